@@ -1,0 +1,41 @@
+#pragma once
+// Crash-safe file writing: temporary name, fsync, rename. Nothing partial
+// ever stands under a final name.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace nex {
+
+// Temporary sibling of a final path: "<dir>/.<name>.tmp-<pid>".
+std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
+
+// Write bytes atomically (tmp + fsync + rename + fsync dir). Throws IoError.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data);
+// Append one line (with '\n') and fsync. Throws IoError.
+void append_line_durable(const std::filesystem::path& path, std::string_view line);
+// fsync a file or directory by path. Throws IoError.
+void fsync_path(const std::filesystem::path& path);
+// rename + fsync of the directory. Throws IoError.
+void commit_rename(const std::filesystem::path& from, const std::filesystem::path& to);
+// Read a whole file. Throws IoError.
+std::string read_file(const std::filesystem::path& path);
+
+// Removes a temporary file on scope exit unless released.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(std::filesystem::path p) : path_(std::move(p)) {}
+  ~TempFileGuard();
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+  void release() { path_.clear(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string errno_text(int err);
+
+}  // namespace nex

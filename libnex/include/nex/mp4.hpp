@@ -1,0 +1,46 @@
+#pragma once
+// A minimal, bounds-checked MP4 box reader for listing: reads only the box
+// headers and the moov (never the media data), so a 4,000-segment card lists
+// in well under a second.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nex {
+
+struct Mp4Track {
+  std::string handler;   // "vide", "soun"
+  std::string codec;     // "avc1", "mp4a", ...
+  int width = 0, height = 0;
+  int64_t duration_ms = 0;
+  uint32_t sample_count = 0;
+  int sample_rate = 0;   // audio
+  int channels = 0;      // audio
+};
+
+enum class Mp4State { Ok, Empty, NoMoov, Malformed };
+
+struct Mp4Info {
+  Mp4State state = Mp4State::Malformed;
+  std::string problem;   // why, when not Ok
+  int64_t duration_ms = 0;
+  int64_t creation_time = 0;  // seconds since 1970 (UTC), 0 when absent
+  std::vector<Mp4Track> tracks;
+  uint64_t mdat_bytes = 0;
+
+  const Mp4Track* video() const;
+  const Mp4Track* audio() const;
+};
+
+// Parse from a file (reads headers and moov only). Never throws on bad data;
+// throws IoError only when the file cannot be opened or read.
+Mp4Info read_mp4_info(const std::filesystem::path& file);
+// Parse from an in-memory moov-containing prefix (fuzzers, tests).
+Mp4Info parse_mp4_moov(std::string_view moov_payload, uint64_t file_size);
+
+const char* to_string(Mp4State s);
+
+}  // namespace nex

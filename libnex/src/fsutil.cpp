@@ -1,0 +1,108 @@
+#include "nex/fsutil.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "nex/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace nex {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+fs::path temp_path_for(const fs::path& final_path) {
+  return final_path.parent_path() /
+         ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()));
+}
+
+void fsync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path.string() + ": " + errno_text(errno));
+  const int r = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (r != 0 && err != EINVAL) throw IoError(path.string() + ": fsync: " + errno_text(err));
+}
+
+void commit_rename(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    throw IoError(to.string() + ": rename: " + errno_text(errno));
+  fs::path dir = to.parent_path();
+  fsync_path(dir.empty() ? fs::path(".") : dir);
+}
+
+namespace {
+void write_all(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw IoError(path.string() + ": write: " + errno_text(errno));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+}  // namespace
+
+void write_file_atomic(const fs::path& path, std::string_view data) {
+  const fs::path tmp = temp_path_for(path);
+  TempFileGuard guard(tmp);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw IoError(path.string() + ": " + errno_text(errno));
+  try {
+    write_all(fd, data, path);
+    if (::fsync(fd) != 0) throw IoError(path.string() + ": fsync: " + errno_text(errno));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) throw IoError(path.string() + ": close: " + errno_text(errno));
+  commit_rename(tmp, path);
+  guard.release();
+}
+
+void append_line_durable(const fs::path& path, std::string_view line) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw IoError(path.string() + ": " + errno_text(errno));
+  std::string buf(line);
+  buf += '\n';
+  try {
+    write_all(fd, buf, path);
+    if (::fsync(fd) != 0) throw IoError(path.string() + ": fsync: " + errno_text(errno));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
+std::string read_file(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path.string() + ": " + errno_text(errno));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      throw IoError(path.string() + ": read: " + errno_text(err));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TempFileGuard::~TempFileGuard() {
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+}  // namespace nex

@@ -1,0 +1,323 @@
+#include "nex/mp4.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "nex/error.hpp"
+#include "nex/fsutil.hpp"
+
+namespace nex {
+namespace {
+
+constexpr uint64_t kMaxMoov = 64ull << 20;
+constexpr int64_t kMp4EpochOffset = 2082844800;  // 1904-01-01 -> 1970-01-01
+
+// Bounds-checked big-endian cursor over a byte range.
+struct Cursor {
+  const unsigned char* p;
+  size_t n;
+  size_t pos = 0;
+  bool ok = true;
+
+  bool need(size_t k) {
+    if (!ok || n - pos < k || pos > n) ok = false;
+    return ok;
+  }
+  uint64_t be(size_t k) {
+    if (!need(k)) return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < k; ++i) v = (v << 8) | p[pos + i];
+    pos += k;
+    return v;
+  }
+  uint32_t u32() { return static_cast<uint32_t>(be(4)); }
+  uint16_t u16() { return static_cast<uint16_t>(be(2)); }
+  uint8_t u8() { return static_cast<uint8_t>(be(1)); }
+  void skip(size_t k) {
+    if (need(k)) pos += k;
+  }
+  std::string fourcc() {
+    if (!need(4)) return {};
+    std::string s(reinterpret_cast<const char*>(p + pos), 4);
+    pos += 4;
+    return s;
+  }
+};
+
+struct Box {
+  std::string type;
+  std::string_view payload;
+};
+
+// Iterates child boxes of a container payload; stops on malformed sizes.
+template <class F>
+bool for_each_box(std::string_view data, F&& f) {
+  size_t pos = 0;
+  while (pos + 8 <= data.size()) {
+    Cursor c{reinterpret_cast<const unsigned char*>(data.data()) + pos, data.size() - pos};
+    uint64_t size = c.u32();
+    std::string type = c.fourcc();
+    size_t header = 8;
+    if (size == 1) {
+      size = c.be(8);
+      header = 16;
+    } else if (size == 0) {
+      size = data.size() - pos;
+    }
+    if (!c.ok || size < header || size > data.size() - pos) return false;
+    f(Box{type, data.substr(pos + header, static_cast<size_t>(size - header))});
+    pos += static_cast<size_t>(size);
+  }
+  return pos == data.size();
+}
+
+Cursor cursor(std::string_view s) { return Cursor{reinterpret_cast<const unsigned char*>(s.data()), s.size()}; }
+
+void parse_stsd(std::string_view payload, Mp4Track& t) {
+  Cursor c = cursor(payload);
+  c.skip(4);  // version+flags
+  const uint32_t count = c.u32();
+  if (!c.ok || count == 0) return;
+  const uint32_t size = c.u32();
+  t.codec = c.fourcc();
+  if (!c.ok || size < 16) return;
+  c.skip(6 + 2);  // reserved + data reference index
+  if (t.handler == "vide") {
+    c.skip(16);
+    t.width = c.u16();
+    t.height = c.u16();
+  } else if (t.handler == "soun") {
+    c.skip(8);
+    t.channels = c.u16();
+    c.skip(2 + 4);
+    t.sample_rate = static_cast<int>(c.u32() >> 16);
+  }
+  if (!c.ok) t.width = t.height = t.channels = t.sample_rate = 0;
+}
+
+void parse_trak(std::string_view trak, Mp4Info& info) {
+  Mp4Track t;
+  for_each_box(trak, [&](const Box& b) {
+    if (b.type != "mdia") return;
+    uint32_t timescale = 0;
+    uint64_t duration = 0;
+    std::string_view minf;
+    for_each_box(b.payload, [&](const Box& m) {
+      if (m.type == "mdhd") {
+        Cursor c = cursor(m.payload);
+        const uint8_t v = c.u8();
+        c.skip(3);
+        if (v == 1) {
+          c.skip(16);
+          timescale = c.u32();
+          duration = c.be(8);
+        } else {
+          c.skip(8);
+          timescale = c.u32();
+          duration = c.u32();
+        }
+        if (!c.ok) timescale = 0;
+      } else if (m.type == "hdlr") {
+        Cursor c = cursor(m.payload);
+        c.skip(8);
+        t.handler = c.fourcc();
+      } else if (m.type == "minf") {
+        minf = m.payload;
+      }
+    });
+    if (timescale) t.duration_ms = static_cast<int64_t>(duration * 1000 / timescale);
+    for_each_box(minf, [&](const Box& m) {
+      if (m.type != "stbl") return;
+      for_each_box(m.payload, [&](const Box& s) {
+        if (s.type == "stsd") parse_stsd(s.payload, t);
+        if (s.type == "stsz") {
+          Cursor c = cursor(s.payload);
+          c.skip(8);
+          t.sample_count = c.u32();
+          if (!c.ok) t.sample_count = 0;
+        }
+      });
+    });
+  });
+  if (!t.handler.empty()) info.tracks.push_back(std::move(t));
+}
+
+}  // namespace
+
+const Mp4Track* Mp4Info::video() const {
+  for (const auto& t : tracks)
+    if (t.handler == "vide") return &t;
+  return nullptr;
+}
+const Mp4Track* Mp4Info::audio() const {
+  for (const auto& t : tracks)
+    if (t.handler == "soun") return &t;
+  return nullptr;
+}
+
+const char* to_string(Mp4State s) {
+  switch (s) {
+    case Mp4State::Ok: return "ok";
+    case Mp4State::Empty: return "empty";
+    case Mp4State::NoMoov: return "truncated";
+    case Mp4State::Malformed: return "malformed";
+  }
+  return "?";
+}
+
+Mp4Info parse_mp4_moov(std::string_view moov, uint64_t file_size) {
+  (void)file_size;
+  Mp4Info info;
+  bool saw_mvhd = false;
+  const bool ok = for_each_box(moov, [&](const Box& b) {
+    if (b.type == "mvhd") {
+      Cursor c = cursor(b.payload);
+      const uint8_t v = c.u8();
+      c.skip(3);
+      uint64_t created, timescale, duration;
+      if (v == 1) {
+        created = c.be(8);
+        c.skip(8);
+        timescale = c.u32();
+        duration = c.be(8);
+      } else {
+        created = c.u32();
+        c.skip(4);
+        timescale = c.u32();
+        duration = c.u32();
+      }
+      if (c.ok && timescale) {
+        saw_mvhd = true;
+        info.duration_ms = static_cast<int64_t>(duration * 1000 / timescale);
+        info.creation_time = created ? static_cast<int64_t>(created) - kMp4EpochOffset : 0;
+      }
+    } else if (b.type == "trak") {
+      parse_trak(b.payload, info);
+    }
+  });
+  if (!ok || !saw_mvhd) {
+    info.state = Mp4State::Malformed;
+    info.problem = !ok ? "moov box structure is corrupt" : "moov has no movie header";
+    return info;
+  }
+  info.state = Mp4State::Ok;
+  return info;
+}
+
+Mp4Info read_mp4_info(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(file.string() + ": " + errno_text(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw IoError(file.string() + ": " + errno_text(errno));
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  Mp4Info info;
+  if (size == 0) {
+    info.state = Mp4State::Empty;
+    info.problem = "0-byte file";
+    return info;
+  }
+  auto pread_all = [&](void* buf, size_t n, uint64_t off) {
+    size_t got = 0;
+    while (got < n) {
+      const ssize_t r = ::pread(fd, static_cast<char*>(buf) + got, n - got, static_cast<off_t>(off + got));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw IoError(file.string() + ": read: " + errno_text(errno));
+      }
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    return got;
+  };
+  uint64_t pos = 0;
+  bool saw_ftyp = false, truncated = false;
+  while (pos + 8 <= size) {
+    unsigned char h[16];
+    const size_t got = pread_all(h, 16, pos);
+    if (got < 8) break;
+    Cursor c{h, got};
+    uint64_t bsize = c.u32();
+    const std::string type = c.fourcc();
+    uint64_t header = 8;
+    if (bsize == 1) {
+      if (got < 16) break;
+      bsize = c.be(8);
+      header = 16;
+    } else if (bsize == 0) {
+      bsize = size - pos;
+      if (type == "mdat") truncated = true;  // never finalized
+    }
+    if (pos == 0) {
+      if (type != "ftyp") {
+        info.state = Mp4State::Malformed;
+        info.problem = "not an MP4 file (no ftyp box)";
+        return info;
+      }
+      saw_ftyp = true;
+    }
+    if (bsize < header) {
+      info.state = Mp4State::Malformed;
+      info.problem = "corrupt box size at offset " + std::to_string(pos);
+      return info;
+    }
+    if (bsize > size - pos) {
+      truncated = true;
+      if (type == "mdat") info.mdat_bytes += size - pos - header;
+      break;
+    }
+    if (type == "mdat") info.mdat_bytes += bsize - header;
+    if (type == "moov") {
+      if (bsize - header > kMaxMoov) {
+        info.state = Mp4State::Malformed;
+        info.problem = "moov box too large";
+        return info;
+      }
+      std::string moov(static_cast<size_t>(bsize - header), '\0');
+      if (pread_all(moov.data(), moov.size(), pos + header) != moov.size()) {
+        truncated = true;
+        break;
+      }
+      Mp4Info parsed = parse_mp4_moov(moov, size);
+      parsed.mdat_bytes = info.mdat_bytes;
+      if (parsed.state == Mp4State::Ok && (!parsed.video() && !parsed.audio())) {
+        parsed.state = Mp4State::Malformed;
+        parsed.problem = "no audio or video track";
+      }
+      // Keep scanning for the mdat size only when it comes after the moov.
+      uint64_t next = pos + bsize;
+      while (next + 8 <= size) {
+        unsigned char hh[16];
+        const size_t g = pread_all(hh, 16, next);
+        if (g < 8) break;
+        Cursor cc{hh, g};
+        uint64_t s2 = cc.u32();
+        const std::string t2 = cc.fourcc();
+        uint64_t h2 = 8;
+        if (s2 == 1 && g >= 16) s2 = cc.be(8), h2 = 16;
+        else if (s2 == 0) s2 = size - next;
+        if (s2 < h2 || s2 > size - next) {
+          parsed.state = Mp4State::Malformed;
+          parsed.problem = "file is cut short after the moov box";
+          break;
+        }
+        if (t2 == "mdat") parsed.mdat_bytes += s2 - h2;
+        next += s2;
+      }
+      return parsed;
+    }
+    pos += bsize;
+  }
+  info.state = saw_ftyp ? Mp4State::NoMoov : Mp4State::Malformed;
+  info.problem = saw_ftyp ? (truncated ? "recording cut short: no moov atom (power cut?)" : "no moov atom")
+                          : "not an MP4 file";
+  return info;
+}
+
+}  // namespace nex

@@ -1,0 +1,20 @@
+# Shared helpers for the CLI tests (sourced, not a test itself).
+set -euo pipefail
+: "${NEX_BIN:?NEX_BIN must point at the built tools}"
+PATH="$NEX_BIN:$PATH"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nex-cli.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect_exit CODE cmd... : run, capture stdout/stderr in $WORK/out $WORK/err
+expect_exit() {
+  local want=$1; shift
+  set +e; "$@" >"$WORK/out" 2>"$WORK/err"; local got=$?; set -e
+  if [ "$got" != "$want" ]; then
+    echo "--- stdout"; cat "$WORK/out"; echo "--- stderr"; cat "$WORK/err"
+    fail "'$*' exited $got, expected $want"
+  fi
+}
+assert_contains() { grep -q -- "$2" "$1" || { cat "$1"; fail "$1 lacks '$2'"; }; }
+assert_not_contains() { ! grep -q -- "$2" "$1" || { cat "$1"; fail "$1 contains '$2'"; }; }
+assert_eq() { [ "$1" == "$2" ] || fail "expected '$2', got '$1' ${3:-}"; }
