@@ -58,14 +58,16 @@ Config Config::load(const std::string& explicit_path) {
 
 std::optional<std::string> Config::get(const std::string& key) const {
   // Node::reset rebinds; operator= would write into the tree.
+  if (!impl_->root.IsDefined() || impl_->root.IsNull()) return std::nullopt;
   YAML::Node n;
   n.reset(impl_->root);
   std::stringstream ss(key);
   std::string part;
   while (std::getline(ss, part, '.')) {
-    if (!n || !n.IsMap()) return std::nullopt;
+    if (!n.IsMap()) return std::nullopt;
     const YAML::Node& cn = n;
-    YAML::Node child = cn[part];
+    const YAML::Node child = cn[part];
+    if (!child.IsDefined()) return std::nullopt;
     n.reset(child);
   }
   if (!n || !n.IsScalar()) return std::nullopt;

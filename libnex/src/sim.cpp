@@ -213,6 +213,8 @@ Motion simulate_motion(int64_t duration_ms, const std::vector<PlannedEvent>& eve
       yaw_rate = rng.uniform(-1, 1) < -0.6 || rng.uniform(-1, 1) > 0.6 ? rng.uniform(-8, 8) : rng.uniform(-1, 1);
       next_turn = t + static_cast<int64_t>(rng.uniform(5000, 20000));
     }
+    // The drive ends parked: slow to a stop over the last 25 s.
+    if (t > duration_ms - 25000) target = 0;
     double a = std::clamp((target - v) * 0.3, -1.2, 1.2);  // gentle driving, < 0.13 g
     double spike_x = 0, spike_y = 0;
     for (const auto& e : events) {

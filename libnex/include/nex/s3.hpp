@@ -1,0 +1,227 @@
+#pragma once
+// An S3 client for nexsync: path-style requests over libcurl, signed with
+// SigV4 (nex/sigv4.hpp), single and multipart uploads streamed from disk,
+// downloads that resume, retries with exponential backoff and full jitter.
+//
+// One Client owns one curl handle (connections are reused); use one Client per
+// thread. Credentials never appear in logs or error messages.
+//
+// The parse_* functions are the pure readers of S3's XML answers (no I/O,
+// any input is safe: malformed answers end in nex::InputError).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nex/error.hpp"
+
+namespace nex::s3 {
+
+struct Config {
+  std::string endpoint;  // "http://127.0.0.1:7480" or "https://s3.eu-west-1.amazonaws.com"
+  std::string region = "us-east-1";
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;  // optional (x-amz-security-token)
+
+  int max_attempts = 5;  // per request, first try included
+  std::chrono::milliseconds retry_base{200};
+  std::chrono::milliseconds retry_max{20000};
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::seconds stall_timeout{60};  // abort when nothing moves for this long
+  std::uint64_t max_send_rate = 0;         // bytes per second, 0: unlimited
+  bool content_md5 = true;                 // send Content-MD5 with uploads
+
+  // Called while bytes move (bytes of the current request body sent or
+  // received so far). Return false to stop: the call throws nex::Interrupted.
+  std::function<bool(std::uint64_t bytes)> progress;
+
+  // From AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+  // AWS_SESSION_TOKEN, AWS_REGION (or AWS_DEFAULT_REGION).
+  // Throws nex::UsageError naming the first missing variable.
+  static Config from_env();
+};
+
+enum class ErrorKind {
+  AccessDenied,  // 403: bad secret (SignatureDoesNotMatch), unknown key, no permission
+  ClockSkew,     // RequestTimeTooSkewed
+  NoSuchBucket,
+  NotFound,      // NoSuchKey, or 404 on HEAD
+  NoSuchUpload,  // the multipart upload is gone (completed or aborted)
+  Integrity,     // BadDigest, XAmzContentSHA256Mismatch: data changed in flight
+  InvalidRange,  // 416
+  Rejected,      // other 4xx: EntityTooSmall, InvalidPart, MalformedXML, ...
+  Throttled,     // 503 SlowDown (retried)
+  Server,        // other 5xx (retried)
+  Network,       // connection refused/reset, timeouts (retried)
+  Protocol,      // an answer we cannot use
+};
+
+// Everything the server or the network refuses. An IoError, so the tools map
+// it to exit code 1; kind() says what happened.
+class Error : public IoError {
+ public:
+  Error(ErrorKind kind, long http_status, std::string code, const std::string& what,
+        std::string hint = {})
+      : IoError(what, std::move(hint)), kind_(kind), status_(http_status), code_(std::move(code)) {}
+  ErrorKind kind() const noexcept { return kind_; }
+  long http_status() const noexcept { return status_; }  // 0 without an HTTP answer
+  const std::string& code() const noexcept { return code_; }  // S3 error code, may be ""
+  bool retryable() const noexcept;
+
+ private:
+  ErrorKind kind_;
+  long status_;
+  std::string code_;
+};
+
+const char* to_string(ErrorKind kind) noexcept;
+
+using Metadata = std::map<std::string, std::string>;  // x-amz-meta-<name> (lower case) -> value
+
+struct ObjectInfo {
+  std::string key;
+  std::uint64_t size = 0;
+  std::string etag;  // without the quotes; "<hex>-<parts>" for multipart objects
+  std::string last_modified;
+  std::string content_type;  // head/get only
+  Metadata metadata;         // head/get only
+};
+
+struct ListPage {
+  std::vector<ObjectInfo> objects;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_token;  // continuation token for the next page
+};
+
+struct MultipartUpload {
+  std::string key;
+  std::string upload_id;
+  std::string initiated;
+};
+
+struct MultipartPage {
+  std::vector<MultipartUpload> uploads;
+  bool truncated = false;
+  std::string next_key_marker;
+  std::string next_upload_id_marker;
+};
+
+struct Part {
+  int number = 0;
+  std::string etag;  // as upload_part returned it (quotes optional)
+};
+
+// A byte range of a file on disk; length 0 with offset 0 means the whole file.
+struct FileSlice {
+  std::filesystem::path path;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+struct Digests {
+  std::string sha256_hex;  // lower-case hex SHA-256
+  std::string md5_base64;  // base64 MD5 (Content-MD5), empty if not computed
+};
+
+// Both digests in one read of the slice (1 MiB at a time). Throws IoError.
+Digests digest_file(const FileSlice& slice, bool with_md5 = true);
+Digests digest_memory(std::string_view data, bool with_md5 = true);
+
+struct PutOptions {
+  Metadata metadata;         // sent as x-amz-meta-*; names [a-z0-9-_], printable ASCII values
+  std::string content_type;  // optional
+  std::optional<Digests> digests;  // precomputed digests of the body (skips a read pass)
+};
+
+struct ErrorDocument {
+  std::string code;
+  std::string message;
+  std::string resource;
+  std::string request_id;
+};
+
+// --- Pure parsers of S3 answers ------------------------------------------------
+// An <Error> document; all fields empty if the text is not one (never throws).
+ErrorDocument parse_error(std::string_view xml) noexcept;
+// ListObjectsV2 (<ListBucketResult>). Throws InputError.
+ListPage parse_list_objects_v2(std::string_view xml);
+// <InitiateMultipartUploadResult>: the UploadId. Throws InputError.
+std::string parse_initiate_multipart_upload(std::string_view xml);
+// <ListMultipartUploadsResult>. Throws InputError.
+MultipartPage parse_list_multipart_uploads(std::string_view xml);
+// <CompleteMultipartUploadResult>: the ETag without quotes (radosgw sends an
+// empty one). S3 may answer 200 with an <Error> document: that throws s3::Error.
+std::string parse_complete_multipart_upload(std::string_view xml);
+// The request body of CompleteMultipartUpload.
+std::string complete_multipart_body(const std::vector<Part>& parts);
+
+class Client {
+ public:
+  // Throws UsageError for an unusable endpoint.
+  explicit Client(Config config);
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Throws Error (NoSuchBucket, AccessDenied, ...) unless the bucket is usable.
+  void head_bucket(std::string_view bucket);
+
+  // Single PUT with Content-MD5 and the payload's real SHA-256. Returns the ETag.
+  std::string put_object(std::string_view bucket, std::string_view key, const FileSlice& body,
+                         const PutOptions& options = {});
+  std::string put_object(std::string_view bucket, std::string_view key, std::string_view data,
+                         const PutOptions& options = {});
+
+  // nullopt if there is no such key.
+  std::optional<ObjectInfo> head_object(std::string_view bucket, std::string_view key);
+
+  // Download into dest. start > 0 resumes: dest keeps its first `start` bytes
+  // and the rest is fetched with a Range request (an interrupted transfer
+  // resumes the same way within the retries, pinned to the ETag with If-Match).
+  ObjectInfo get_object(std::string_view bucket, std::string_view key,
+                        const std::filesystem::path& dest, std::uint64_t start = 0);
+
+  void delete_object(std::string_view bucket, std::string_view key);
+
+  ListPage list_objects_v2(std::string_view bucket, std::string_view prefix,
+                           std::string_view continuation_token = {}, int max_keys = 1000,
+                           std::string_view delimiter = {});
+  // Every page.
+  std::vector<ObjectInfo> list_all(std::string_view bucket, std::string_view prefix);
+
+  // Returns the upload id.
+  std::string create_multipart_upload(std::string_view bucket, std::string_view key,
+                                      const PutOptions& options = {});
+  // Returns the part's ETag. Parts but the last must be >= 5 MiB.
+  std::string upload_part(std::string_view bucket, std::string_view key,
+                          std::string_view upload_id, int part_number, const FileSlice& body,
+                          const std::optional<Digests>& digests = std::nullopt);
+  // Returns the ETag the server gave (may be empty: radosgw; HEAD has it).
+  std::string complete_multipart_upload(std::string_view bucket, std::string_view key,
+                                        std::string_view upload_id,
+                                        const std::vector<Part>& parts);
+  void abort_multipart_upload(std::string_view bucket, std::string_view key,
+                              std::string_view upload_id);
+  // Every pending upload under the prefix (all pages).
+  std::vector<MultipartUpload> list_multipart_uploads(std::string_view bucket,
+                                                      std::string_view prefix = {});
+
+  // "http://host:port", for messages (never carries credentials).
+  const std::string& endpoint() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nex::s3

@@ -1,0 +1,118 @@
+// nexls: lists drives, segments, events and parking clips on a card, and
+// diagnoses cards for support staff (--check).
+#include <iostream>
+
+#include "nex/check.hpp"
+#include "nex/cli.hpp"
+#include "nex/error.hpp"
+#include "nex/fsutil.hpp"
+#include "nex/listing.hpp"
+#include "nex/units.hpp"
+
+namespace {
+
+void print_check(nex::cli::Invocation& inv, const nex::CardScan& scan, const nex::CheckReport& rep) {
+  std::ostream& out = *inv.out;
+  if (inv.format == nex::Format::Json) {
+    out << rep.to_json(scan).dump(2) << '\n';
+    return;
+  }
+  if (inv.format != nex::Format::Table) {
+    nex::Records r({{"severity", "SEVERITY"}, {"code", "CODE"}, {"path", "PATH"}, {"message", "MESSAGE"}});
+    for (const auto& f : rep.findings) r.add(f.to_json());
+    r.write(out, inv.format);
+    return;
+  }
+  out << "card:      " << scan.root.string() << '\n';
+  if (scan.camera)
+    out << "camera:    " << scan.model->name << ", serial " << scan.camera->serial << ", firmware "
+        << scan.camera->firmware << '\n';
+  out << "footage:   " << scan.drives.size() << " drives, " << scan.recordings.size() << " segments, "
+      << scan.parking.size() << " parking clips, " << scan.events.size() << " events\n";
+  if (rep.capacity) {
+    out << "used:      " << nex::format_size(rep.used) << " of " << nex::format_size(rep.capacity) << " ("
+        << (rep.used * 100 / rep.capacity) << "%)\n";
+  }
+  if (rep.sos_quota)
+    out << "sos/:      " << nex::format_size(rep.sos_used) << " of " << nex::format_size(rep.sos_quota) << " quota ("
+        << (rep.sos_used * 100 / rep.sos_quota) << "%)\n";
+  if (rep.horizon_hours)
+    out << "horizon:   " << *rep.horizon_hours << " h of driving until the oldest footage is overwritten (at "
+        << nex::format_size(rep.bytes_per_hour) << "/h)\n";
+  if (!rep.findings.empty()) out << '\n';
+  for (const auto& f : rep.findings)
+    out << nex::to_string(f.severity) << ": " << (f.path.empty() ? "card" : f.path) << ": " << f.message << " ["
+        << f.code << "]\n";
+  out << "\nverdict:   " << rep.verdict() << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  nex::cli::Tool tool("nexls", "nexls - list dash-cam footage on a card and diagnose cards");
+  CLI::App& app = tool.app();
+  app.footer(
+      "Examples:\n"
+      "  nexls /media/card                      drives (trips) on a card\n"
+      "  nexls /media/card --events --kind collision --format ndjson\n"
+      "  nexls /media/card --segments --since 2026-11-20T08:00:00 --camera interior\n"
+      "  nexls /media/card --gpx 20261120_081200 > drive.gpx\n"
+      "  nexls /media/card --check              support report; exit 3 when problems are found\n");
+  std::string card, camera, since, until, kind, gpx, output;
+  bool drives = false, segments = false, events = false, parking = false, check = false;
+  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy)")->required();
+  auto* g = app.add_option_group("View");
+  g->add_flag("--drives", drives, "Drives (trips) with distance, events and score (default)");
+  g->add_flag("--segments", segments, "Every recording segment");
+  g->add_flag("--events", events, "G-sensor events");
+  g->add_flag("--parking", parking, "Parking clips");
+  g->add_flag("--check", check, "Diagnose the card: report every problem; exit 3 when any is found");
+  g->add_option("--gpx", gpx, "Write the GPS track of drive ID as GPX 1.1")->type_name("DRIVE");
+  g->require_option(0, 1);
+  app.add_option("--camera", camera, "Only items with footage of this camera")
+      ->check(CLI::IsMember({"road", "interior"}));
+  app.add_option("--since", since, "Only items ending at or after T (ISO 8601)")->type_name("T");
+  app.add_option("--until", until, "Only items starting before T (ISO 8601)")->type_name("T");
+  app.add_option("--kind", kind, "Only events of this kind")
+      ->check(CLI::IsMember({"hard-brake", "collision", "parking-impact", "parking-motion"}));
+  app.add_option("-o,--output", output, "Write the GPX here instead of stdout")->type_name("FILE");
+
+  return tool.run(argc, argv, [&](nex::cli::Invocation& inv) {
+    nex::ListFilter filter;
+    if (!camera.empty()) filter.camera = nex::parse_camera(camera);
+    auto time_arg = [](const std::string& s) {
+      auto t = nex::parse_iso(s);
+      if (!t) throw nex::UsageError("bad time '" + s + "'", "use ISO 8601, e.g. 2026-11-20T08:12:00");
+      return *t;
+    };
+    if (!since.empty()) filter.since = time_arg(since);
+    if (!until.empty()) filter.until = time_arg(until);
+    if (!kind.empty()) filter.kind = nex::parse_event_kind(kind);
+
+    nex::ScanOptions so;
+    so.read_gps = !(segments || events || parking);
+    const nex::CardScan scan = nex::scan_card(card, so, inv.ctx);
+    if (scan.model && !scan.model->readable && !check)
+      inv.ctx.log->warn("{} keeps footage in built-in memory a card reader cannot see; this folder is a copy",
+                        scan.model->name);
+    if (check) {
+      const nex::CheckReport rep = nex::check_card(scan);
+      print_check(inv, scan, rep);
+      return rep.clean() ? int{nex::kExitOk} : int{nex::kExitPartial};
+    }
+    if (!gpx.empty()) {
+      const nex::Drive* d = nex::find_drive(scan, gpx);
+      if (!d) throw nex::InputError("no drive '" + gpx + "' on " + card, "list drives with 'nexls " + card + "'");
+      const std::string doc = nex::drive_gpx(scan, *d);
+      if (output.empty()) *inv.out << doc;
+      else nex::write_file_atomic(output, doc);
+      return 0;
+    }
+    nex::View view = nex::View::Drives;
+    if (segments) view = nex::View::Segments;
+    if (events) view = nex::View::Events;
+    if (parking) view = nex::View::Parking;
+    nex::list_view(scan, view, filter).write(*inv.out, inv.format);
+    return 0;
+  });
+}
