@@ -54,6 +54,8 @@ CheckReport check_card(const CardScan& scan) {
         add(Severity::Problem, "missing-twin", r.road->rel, "road segment without its interior twin");
       if (d.road && r.interior && !r.road)
         add(Severity::Problem, "missing-twin", r.interior->rel, "interior segment without its road twin");
+      // A 0-byte recording never got as far as its sidecars; it is reported as such.
+      if (r.road_info.state == Mp4State::Empty || r.interior_info.state == Mp4State::Empty) continue;
       if (!r.gps) add(Severity::Warning, "missing-sidecar", rel_of(r), "no .gps sidecar");
       if (!r.acc) add(Severity::Warning, "missing-sidecar", rel_of(r), "no .acc sidecar");
       if (!r.road_thumb && r.road) add(Severity::Warning, "missing-sidecar", rel_of(r), "no thumbnail");
