@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nex/naming.hpp"
 #include "nex/timeutil.hpp"
@@ -73,6 +74,8 @@ std::string make_thumbnail_jpeg(const ThumbnailMeta& meta, bool night = false);
 
 // Decoded-frame facts, for tests and verification: every video frame of a
 // file with its presentation time and the timecode read from its pixels.
+// pts_ms is the timestamp as FFmpeg's demuxer presents it (edit lists
+// applied, start_time not subtracted), rounded down to milliseconds.
 struct FrameStamp {
   int64_t pts_ms = 0;
   std::optional<uint32_t> timecode_ms;

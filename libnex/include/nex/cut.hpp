@@ -1,0 +1,143 @@
+#pragma once
+// nexcut as a library job: clips of a time range from a card's segment
+// files, for the road and/or interior camera, frame-exact across segment
+// boundaries. Also the building blocks other jobs use (nexsync makes event
+// clips with make_clip).
+//
+// Modes:
+//   Copy      stream copy from the keyframe at or before the start (fastest)
+//   Exact     smart cut: the partial GOP at the start is re-encoded with the
+//             source's own encoder settings, everything else is copied
+//   Reencode  every frame decoded and encoded again (x264, preset + CRF)
+//   Timelapse every Nth frame, played at the source frame rate (decodes only
+//             keyframes when the kept frames are all keyframes)
+// In every mode the audio (interior camera) is decoded and encoded once for
+// the whole clip: one AAC priming edit list, sample-exact against the video.
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nex/card.hpp"
+#include "nex/context.hpp"
+#include "nex/naming.hpp"
+#include "nex/output.hpp"
+#include "nex/timeutil.hpp"
+
+namespace nex::cut {
+
+enum class Mode { Copy, Exact, Reencode, Timelapse };
+const char* to_string(Mode m);
+std::optional<Mode> parse_mode(std::string_view s);
+
+enum class Layout { None, Pip, Side, Stack };
+const char* to_string(Layout l);
+std::optional<Layout> parse_layout(std::string_view s);
+
+struct EncodeOptions {
+  std::string preset = "veryfast";  // x264 preset for --reencode, --timelapse and layouts
+  int crf = 21;                     // quality (lower is better); used when bitrate == 0
+  int64_t bitrate = 0;              // bits/s; > 0 selects average bitrate instead of CRF
+};
+
+struct ClipOptions {
+  Mode mode = Mode::Exact;
+  EncodeOptions encode;
+  int timelapse = 30;     // speed-up factor of Mode::Timelapse
+  bool audio = true;      // keep the interior camera's audio
+  bool overwrite = false; // replace an existing output file
+};
+
+// What one written clip holds.
+struct ClipResult {
+  std::filesystem::path file;
+  std::string camera;              // road, interior, pip, side, stack
+  Mode mode = Mode::Exact;
+  LocalTime requested_from, requested_to;
+  LocalTime start, end;            // capture time of the first frame; end of the last
+  int64_t frames = 0;
+  int64_t reencoded_frames = 0;    // frames that went through an encoder
+  bool audio = false;
+  uint64_t bytes = 0;
+  std::vector<std::filesystem::path> sidecars;  // telemetry written alongside
+  ojson to_json() const;
+};
+
+// One clip of [from, to) (camera-local times): the frames whose capture time
+// lies in the window. A window that reaches past the footage is clamped to
+// it (with a warning); one outside the footage, footage with a gap, a
+// truncated or missing file in the window are InputErrors. The output is
+// written under a temporary name and renamed at the end.
+ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera, Mode mode,
+                     const std::filesystem::path& out, const Context& ctx, const ClipOptions& opts = {});
+
+// Both cameras in one picture: the interior inset over the road (Pip), side
+// by side (Side) or stacked (Stack); always re-encoded; audio from the interior.
+ClipResult make_composite(const CardScan& scan, LocalTime from, LocalTime to, Layout layout,
+                          const std::filesystem::path& out, const Context& ctx, const ClipOptions& opts = {});
+
+// A JPEG of the frame shown at `t`, with EXIF DateTimeOriginal (+ sub-seconds),
+// GPS position (from the .gps sidecar) and Make/Model.
+ClipResult make_still(const CardScan& scan, LocalTime t, Camera camera, const std::filesystem::path& out,
+                      const Context& ctx, bool overwrite = false);
+
+// The window's telemetry next to `clip`: <stem>.gpx (GPS track, GPX 1.1) and
+// <stem>.csv (G-sensor: time,ms,x,y,z with ms since the clip's start).
+// Returns the files written (none when the card has no sidecars there).
+std::vector<std::filesystem::path> write_telemetry(const CardScan& scan, LocalTime from, LocalTime to,
+                                                   const std::filesystem::path& clip, bool overwrite = false);
+
+// --- the nexcut job ----------------------------------------------------------
+
+struct Window {
+  LocalTime from, to;
+  std::string name;  // for file names with --items: "20261120_081400_hard-brake"
+};
+
+// How a user picks footage (DESIGN.md §4 time syntax).
+struct Selection {
+  std::string from, to;       // --from/--to: ISO, time of day, or relative (--to relative to --from)
+  std::string at;             // --at T with before/after
+  std::string before = "20s", after = "10s";
+  std::string event;          // --event ID (window: before/after around it)
+  std::string drive;          // --drive ID: the whole drive, or the day/reference for times
+};
+// Resolves a selection to a window. UsageError for malformed times,
+// InputError for unknown events and drives.
+Window resolve_selection(const CardScan& scan, const Selection& sel);
+
+// One nexls NDJSON line ({"type":"drive"|"segment"|"event"|"parking","id":...}).
+Window window_for_item(const CardScan& scan, const std::string& type, const std::string& id,
+                       int64_t before_ms = 20000, int64_t after_ms = 10000);
+
+enum class Cameras { Road, Interior, Both };
+
+struct Options {
+  std::filesystem::path card;
+  Selection selection;
+  std::optional<std::filesystem::path> items;  // NDJSON file, "-" for items_in
+  std::istream* items_in = nullptr;            // stdin for "-"
+  Cameras cameras = Cameras::Road;
+  Layout layout = Layout::None;
+  ClipOptions clip;
+  bool telemetry = false;
+  std::string still;  // --still T: a JPEG instead of a clip
+  std::filesystem::path output;  // file; a folder with --items
+};
+
+struct Report {
+  std::vector<ClipResult> clips;
+  std::vector<std::string> failed;  // "<item>: <why>" for --items lines that failed
+};
+
+// The whole job. Throws on the first error, except with --items where a
+// failed line is reported in `failed` and the rest go on.
+Report run(const Options& o, const Context& ctx);
+
+// Output file of camera `cam` when two files are written: "clip.mp4" ->
+// "clip_road.mp4" / "clip_interior.mp4".
+std::filesystem::path camera_file(const std::filesystem::path& out, Camera cam);
+
+}  // namespace nex::cut
