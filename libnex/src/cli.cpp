@@ -32,6 +32,60 @@ void print_error(const std::string& tool, const std::string& what, const std::st
   if (!hint.empty()) std::cerr << tool << ": hint: " << hint << '\n';
 }
 
+// Choices of an IsMember check, from the type name CLI11 builds ("TEXT:{a,b}").
+ojson choices_of(const CLI::Option* o) {
+  ojson out = ojson::array();
+  const std::string t = o->get_type_name();
+  const auto open = t.find('{'), close = t.rfind('}');
+  if (open == std::string::npos || close == std::string::npos || close < open) return out;
+  std::string item;
+  for (char c : t.substr(open + 1, close - open - 1)) {
+    if (c == ',') {
+      out.push_back(item);
+      item.clear();
+    } else if (c != ' ') {
+      item += c;
+    }
+  }
+  if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+void describe_options(const CLI::App& app, ojson& options) {
+  for (const CLI::Option* o : app.get_options()) {
+    if (o->get_group().empty()) continue;  // hidden
+    ojson j;
+    ojson names = ojson::array();
+    for (const auto& s : o->get_snames()) names.push_back("-" + s);
+    for (const auto& l : o->get_lnames()) names.push_back("--" + l);
+    j["names"] = names;
+    j["positional"] = o->get_positional();
+    if (o->get_positional()) j["name"] = o->get_name(true);
+    j["takes_value"] = o->get_items_expected_max() > 0;
+    std::string type = o->get_type_name();
+    j["type"] = type.substr(0, type.find(':'));
+    j["choices"] = choices_of(o);
+    j["repeatable"] = o->get_expected_max() > 1 || o->get_multi_option_policy() == CLI::MultiOptionPolicy::TakeAll;
+    j["description"] = o->get_description();
+    options.push_back(j);
+  }
+  // Option groups are nameless sub-apps.
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App* a) { return a->get_name().empty(); }))
+    describe_options(*sub, options);
+}
+
+ojson describe_app(const CLI::App& app) {
+  ojson j;
+  j["name"] = app.get_name();
+  j["description"] = app.get_description();
+  j["options"] = ojson::array();
+  describe_options(app, j["options"]);
+  j["subcommands"] = ojson::array();
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App* a) { return !a->get_name().empty(); }))
+    j["subcommands"].push_back(describe_app(*sub));
+  return j;
+}
+
 }  // namespace
 
 std::string version_line(const std::string& tool) {
@@ -43,6 +97,10 @@ Tool::Tool(std::string name, std::string description, bool with_format)
   app_.set_version_flag("--version", [n = name_] { return version_line(n); }, "Print the version and exit");
   app_.option_defaults()->always_capture_default();
   add_common_options(app_);
+  // Hidden: the option definitions as JSON, from which completions and the
+  // man pages' option lists are generated (scripts/gen-cli-docs).
+  app_.add_flag_callback("--dump-cli", [this] { throw CLI::CallForVersion(describe_app(app_).dump(2), 0); })
+      ->group("");
 }
 
 void Tool::add_common_options(CLI::App& a) {
