@@ -31,7 +31,14 @@ copy=$(best nexcut card --from $from --to $to --copy -o copy.mp4 -y -q)
 exact=$(best nexcut card --from $from --to $to -o exact.mp4 -y -q)
 concat=$(best ffmpeg -v error -y -f concat -safe 0 -ss 30.5 -t 180 -i list.txt -c copy concat.mp4)
 bytes=$(stat -c %s copy.mp4)
-catt=$(best sh -c "cat ${segs[*]} | head -c $bytes > cat.bin")
+# cat: whole segments while they fit, then the rest of the next one (no pipe)
+catcmd="cat" sum=0 i=0
+while [ $i -lt ${#segs[@]} ] && [ $((sum + $(stat -c %s "${segs[$i]}"))) -le "$bytes" ]; do
+  catcmd="$catcmd ${segs[$i]}"; sum=$((sum + $(stat -c %s "${segs[$i]}"))); i=$((i + 1))
+done
+catcmd="$catcmd > cat.bin"
+[ $i -lt ${#segs[@]} ] && [ "$sum" -lt "$bytes" ] && catcmd="$catcmd; head -c $((bytes - sum)) ${segs[$i]} >> cat.bin"
+catt=$(best sh -c "$catcmd")
 icopy=$(best nexcut card --from $from --to $to --camera interior --copy -o icopy.mp4 -y -q)
 iexact=$(best nexcut card --from $from --to $to --camera interior -o iexact.mp4 -y -q)
 t=$(now)

@@ -1,0 +1,54 @@
+#pragma once
+// Internal: the small slice of H.264 / MP4 syntax nexcut needs: avcC sample
+// entry records, Annex B <-> length-prefixed NAL units, the ids in SPS/PPS
+// headers, and the x264 options string an x264 stream carries in an SEI.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nex::cut::h264 {
+
+using Bytes = std::vector<uint8_t>;
+
+// AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1).
+struct AvcC {
+  uint8_t profile = 0, compat = 0, level = 0;
+  int length_size = 4;
+  std::vector<Bytes> sps, pps;  // NAL units without start code or length
+  Bytes ext;                    // High-profile trailer (chroma format, bit depths, SPS ext), as is
+};
+std::optional<AvcC> parse_avcc(std::span<const uint8_t> data);
+Bytes build_avcc(const AvcC& c);
+
+// NAL units of an Annex B buffer (start codes removed).
+std::vector<std::span<const uint8_t>> split_annexb(std::span<const uint8_t> data);
+// NAL units of a length-prefixed buffer; nullopt when the lengths do not tile it.
+std::optional<std::vector<std::span<const uint8_t>>> split_lengths(std::span<const uint8_t> data, int length_size);
+// Length-prefixed sample from NAL units, leaving out the types in `drop`.
+Bytes to_lengths(const std::vector<std::span<const uint8_t>>& nals, int length_size, std::initializer_list<int> drop = {});
+
+inline int nal_type(std::span<const uint8_t> nal) { return nal.empty() ? -1 : nal[0] & 0x1F; }
+
+// seq_parameter_set_id of an SPS; {pps id, sps id} of a PPS.
+std::optional<unsigned> sps_id(std::span<const uint8_t> sps);
+std::optional<std::pair<unsigned, unsigned>> pps_ids(std::span<const uint8_t> pps);
+// For a slice NAL (type 1 or 5): first_mb_in_slice == 0 and the pps id.
+struct SliceHead {
+  unsigned first_mb = 0;
+  unsigned slice_type = 0;
+  unsigned pps_id = 0;
+};
+std::optional<SliceHead> slice_head(std::span<const uint8_t> nal);
+
+// "options: cabac=1 ref=1 ..." of the x264 user-data SEI in a sample, parsed
+// into key -> value. Empty when the sample has none.
+std::map<std::string, std::string> x264_options(std::span<const uint8_t> sample, int length_size);
+// The x264 parameters (x264-params syntax, "k=v:k=v") that reproduce the
+// stream headers and coding tools described by x264_options().
+std::string x264_params_from(const std::map<std::string, std::string>& opts);
+
+}  // namespace nex::cut::h264

@@ -1,0 +1,213 @@
+#pragma once
+// Internal: the machinery behind nex/cut.hpp. Sources (segment files opened
+// and indexed from their moov), plans (which frames of which file go where
+// on the output timeline), a pull-based frame reader, encoders, the audio
+// builder and the MP4 writer.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <libavutil/audio_fifo.h>
+}
+
+#include "media/ffmpeg_util.hpp"
+#include "nex/card.hpp"
+#include "nex/context.hpp"
+#include "nex/cut.hpp"
+#include "nex/fsutil.hpp"
+
+namespace nex::cut::detail {
+
+namespace fs = std::filesystem;
+
+struct CodecParDeleter {
+  void operator()(AVCodecParameters* p) const noexcept { avcodec_parameters_free(&p); }
+};
+using CodecParPtr = std::unique_ptr<AVCodecParameters, CodecParDeleter>;
+
+struct FrameEntry {
+  int64_t ts = 0;  // pts == dts (no reordering), video time base
+  bool key = false;
+};
+
+// One segment file, opened (moov only) and indexed.
+struct Input {
+  fs::path file;
+  LocalTime start;  // capture time of ts 0 (the recording's instant)
+  media::InputFormatPtr fmt;
+  int v = -1, a = -1;
+  AVRational vtb{1, 90000};
+  AVRational fps{30, 1};
+  std::vector<FrameEntry> frames;
+  int64_t v_end = 0;  // end of the last frame
+  bool reorder = false;
+  std::string make, model, location;
+
+  AVStream* vst() const { return fmt->streams[v]; }
+  int64_t end_ts(size_t i) const { return i + 1 < frames.size() ? frames[i + 1].ts : v_end; }
+  // Capture time (ms, rounded down) of a timestamp.
+  LocalTime time_of(int64_t ts) const;
+};
+std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start);
+
+struct Piece {
+  std::unique_ptr<Input> in;
+  const Recording* rec = nullptr;
+  size_t first = 0, last = 0;  // selected frames, inclusive
+  int64_t out_offset = 0;      // output ts of frames[first]
+  int64_t out_ts(int64_t ts) const { return ts - in->frames[first].ts + out_offset; }
+  int64_t duration() const { return in->end_ts(last) - in->frames[first].ts; }
+};
+
+struct Plan {
+  Camera camera = Camera::Road;
+  LocalTime from, to;          // requested window after clamping
+  std::vector<Piece> pieces;
+  bool uniform = true;         // every piece has the same codec parameters
+  std::string why_not_uniform;
+
+  int64_t frames() const;
+  int64_t duration() const;    // output video duration (video tb)
+  AVRational vtb() const { return pieces.front().in->vtb; }
+  LocalTime start() const { return pieces.front().in->time_of(pieces.front().in->frames[pieces.front().first].ts); }
+  LocalTime end() const;
+  void layout();               // out_offset of every piece, back to back
+};
+
+// The recordings of `camera` covering [from, to), with from/to clamped to the
+// footage (warning). Throws InputError for no footage, gaps, truncated files.
+std::vector<const Recording*> footage_for(const CardScan& scan, LocalTime& from, LocalTime& to, Camera camera,
+                                          const Context& ctx);
+// Opens and indexes the files; selects the frames whose capture time lies in
+// [from, to). snap: start at the keyframe at or before the first frame.
+Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera, bool snap, const Context& ctx);
+
+// Frames [from, to] (inclusive indices) of one piece.
+struct Range {
+  Piece* piece = nullptr;
+  size_t from = 0, to = 0;
+};
+std::vector<Range> whole(Plan& plan);
+
+// Decodes the frames of a list of ranges in order. The frame returned stays
+// valid until the next call.
+class FrameReader {
+ public:
+  FrameReader(std::vector<Range> ranges, bool keys_only, const Context& ctx);
+  ~FrameReader();
+  FrameReader(const FrameReader&) = delete;
+  FrameReader& operator=(const FrameReader&) = delete;
+  // Next frame and its output timestamp (video tb), nullptr at the end.
+  AVFrame* next(int64_t* out_ts, size_t* index = nullptr);
+
+ private:
+  void start_range();
+  std::vector<Range> ranges_;
+  bool keys_only_;
+  const Context& ctx_;
+  size_t cur_ = 0;
+  bool started_ = false, flushing_ = false;
+  media::CodecContextPtr dec_;
+  media::PacketPtr pkt_;
+  media::FramePtr frame_;
+};
+
+// Stream-copies the packets of ranges to `sink` with output timestamps.
+void copy_packets(const std::vector<Range>& ranges, const Context& ctx, const std::function<void(AVPacket*)>& sink);
+
+// libx264 through FFmpeg.
+struct EncoderSetup {
+  int width = 0, height = 0;
+  AVPixelFormat pix_fmt = AV_PIX_FMT_YUV420P;
+  AVRational time_base{1, 30};
+  AVRational fps{30, 1};
+  AVRational sar{1, 1};
+  AVColorRange range = AVCOL_RANGE_MPEG;
+  AVColorSpace space = AVCOL_SPC_UNSPECIFIED;
+  AVColorPrimaries primaries = AVCOL_PRI_UNSPECIFIED;
+  AVColorTransferCharacteristic trc = AVCOL_TRC_UNSPECIFIED;
+  int gop = 30;
+  int64_t bitrate = 0;   // ABR when > 0
+  int crf = 21;
+  std::string preset = "veryfast";
+  std::string profile = "high";
+  std::string level;     // "" = let x264 choose
+  std::string params;    // x264-params
+  int threads = 0;
+};
+media::CodecContextPtr open_x264(const EncoderSetup& s);
+// Encodes one frame (nullptr flushes) and hands every packet out.
+void encode(AVCodecContext* enc, AVFrame* frame, const std::function<void(AVPacket*)>& sink);
+
+// The clip's audio: for each piece, the source's samples over the same span
+// as its video, decoded, joined and encoded once (AAC, the source's rate,
+// channels and bitrate). Empty packets when the source has no audio.
+struct EncodedAudio {
+  CodecParPtr par;
+  AVRational tb{1, 48000};
+  std::vector<media::PacketPtr> packets;
+  int64_t samples = 0;
+};
+struct AudioSpan {
+  fs::path file;
+  AVRational vtb{1, 90000};
+  int64_t src_from = 0;           // video tb, in the source file
+  int64_t out_from = 0, out_to = 0;  // video tb, on the output timeline
+};
+EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx);
+std::vector<AudioSpan> audio_spans(const Plan& plan);
+
+struct MuxMeta {
+  LocalTime start;          // camera-local time of the first frame
+  int utc_offset_min = 0;
+  std::optional<double> lat, lon;
+  std::string location;     // ISO 6709 fallback (from the source) when lat/lon unknown
+  std::string make, model, comment;
+};
+
+// MP4 writer: temporary name, moov reserved at the front (faststart without
+// a second pass), rename on finish.
+class Muxer {
+ public:
+  Muxer(const fs::path& out, bool overwrite);
+  ~Muxer();
+  Muxer(const Muxer&) = delete;
+  Muxer& operator=(const Muxer&) = delete;
+  AVStream* add_stream(const AVCodecParameters* par, AVRational tb, AVRational fps = {0, 1});
+  void start(const MuxMeta& meta, int64_t total_samples);
+  // Packets in the time base passed to add_stream.
+  void write(AVPacket* pkt, int stream);
+  // Audio waits in a queue and is interleaved with the video by time.
+  void queue(std::vector<media::PacketPtr> pkts, int stream);
+  uint64_t finish();
+  const fs::path& path() const { return out_; }
+
+ private:
+  void flush_queue_until(int64_t ts, AVRational tb);
+  fs::path out_, tmp_;
+  TempFileGuard guard_;
+  media::OutputFormatPtr oc_;
+  std::vector<AVRational> tbs_;
+  std::vector<media::PacketPtr> queued_;
+  size_t queued_pos_ = 0;
+  int queued_stream_ = -1;
+  bool started_ = false;
+};
+
+// Checks before any work: the output folder exists; an existing file needs overwrite.
+void check_output(const fs::path& out, bool overwrite);
+
+// GPS position at a capture time (from the .gps sidecars), if any.
+std::optional<std::pair<double, double>> position_at(const CardScan& scan, LocalTime t);
+MuxMeta meta_for(const CardScan& scan, const Plan& plan, const std::string& what);
+
+std::string iso_utc(LocalTime utc);
+// ISO 6709 "+52.5200+013.4050/" (the form camera segments carry).
+std::string iso6709(double lat, double lon);
+
+}  // namespace nex::cut::detail

@@ -1,0 +1,275 @@
+// Sources and plans: which recordings hold a window, their frame index (from
+// the moov, no media data read) and the frames a clip takes from each.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "cut/internal.hpp"
+#include "nex/error.hpp"
+#include "nex/telemetry.hpp"
+
+namespace nex::cut::detail {
+
+LocalTime Input::time_of(int64_t ts) const {
+  return start + av_rescale_q_rnd(ts, vtb, AVRational{1, 1000},
+                                  static_cast<AVRounding>(AV_ROUND_DOWN | AV_ROUND_PASS_MINMAX));
+}
+
+std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
+  auto in = std::make_unique<Input>();
+  in->file = file;
+  in->start = start;
+  in->fmt = media::open_input(file, /*probe=*/false);
+  AVFormatContext* f = in->fmt.get();
+  for (unsigned i = 0; i < f->nb_streams; ++i) {
+    const AVMediaType t = f->streams[i]->codecpar->codec_type;
+    if (t == AVMEDIA_TYPE_VIDEO && in->v < 0) in->v = static_cast<int>(i);
+    else if (t == AVMEDIA_TYPE_AUDIO && in->a < 0) in->a = static_cast<int>(i);
+  }
+  if (in->v < 0) throw InputError(file.string() + ": no video stream");
+  for (unsigned i = 0; i < f->nb_streams; ++i)
+    if (static_cast<int>(i) != in->v) f->streams[i]->discard = AVDISCARD_ALL;
+  AVStream* st = f->streams[in->v];
+  in->vtb = st->time_base;
+  if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0) in->fps = st->avg_frame_rate;
+  in->reorder = st->codecpar->video_delay > 0;
+  const int n = avformat_index_get_entries_count(st);
+  in->frames.reserve(static_cast<size_t>(std::max(n, 0)));
+  for (int k = 0; k < n; ++k) {
+    const AVIndexEntry* e = avformat_index_get_entry(st, k);
+    if (!e || (e->flags & AVINDEX_DISCARD_FRAME)) continue;
+    in->frames.push_back({e->timestamp, (e->flags & AVINDEX_KEYFRAME) != 0});
+  }
+  if (in->frames.empty()) throw InputError(file.string() + ": no video frames");
+  for (size_t k = 1; k < in->frames.size(); ++k)
+    if (in->frames[k].ts <= in->frames[k - 1].ts) in->reorder = true;
+  const int64_t step = in->frames.size() > 1 ? in->frames[1].ts - in->frames[0].ts
+                                             : av_rescale_q(1, av_inv_q(in->fps), in->vtb);
+  const int64_t dur = st->duration != AV_NOPTS_VALUE ? st->duration : 0;
+  in->v_end = std::max(in->frames.back().ts + std::max<int64_t>(step, 1), dur > in->frames.back().ts ? dur : 0);
+  auto tag = [&](const char* k) -> std::string {
+    const AVDictionaryEntry* e = av_dict_get(f->metadata, k, nullptr, 0);
+    return e ? e->value : "";
+  };
+  in->make = tag("make");
+  in->model = tag("model");
+  in->location = tag("location");
+  return in;
+}
+
+int64_t Plan::frames() const {
+  int64_t n = 0;
+  for (const auto& p : pieces) n += static_cast<int64_t>(p.last - p.first + 1);
+  return n;
+}
+
+int64_t Plan::duration() const {
+  int64_t d = 0;
+  for (const auto& p : pieces) d += p.duration();
+  return d;
+}
+
+LocalTime Plan::end() const {
+  const Piece& p = pieces.back();
+  return p.in->time_of(p.in->end_ts(p.last));
+}
+
+void Plan::layout() {
+  int64_t off = 0;
+  for (auto& p : pieces) {
+    p.out_offset = off;
+    off += p.duration();
+  }
+}
+
+std::vector<const Recording*> footage_for(const CardScan& scan, LocalTime& from, LocalTime& to, Camera camera,
+                                          const Context& ctx) {
+  if (to <= from)
+    throw UsageError("empty time window " + format_iso(from, true) + " to " + format_iso(to, true),
+                     "the end must come after the start");
+  const int64_t nominal = 60000;
+  auto end_of = [&](const Recording& r) { return r.start + (r.duration_known ? r.duration_ms : nominal); };
+  std::vector<const Recording*> hit;
+  for (const auto* list : {&scan.recordings, &scan.parking}) {
+    for (const auto& r : *list)
+      if (r.start < to && end_of(r) > from) hit.push_back(&r);
+    if (!hit.empty()) break;  // a window is either in drive footage or in one parking clip
+  }
+  if (hit.empty()) {
+    std::string hint;
+    if (!scan.drives.empty())
+      hint = "the card holds footage from " + format_iso(scan.drives.front().start) + " to " +
+             format_iso(scan.drives.back().end) + " ('nexls " + scan.root.string() + "' lists it)";
+    throw InputError("no footage between " + format_iso(from, true) + " and " + format_iso(to, true), hint);
+  }
+  std::sort(hit.begin(), hit.end(), [](const Recording* a, const Recording* b) { return a->start < b->start; });
+  for (size_t i = 0; i < hit.size(); ++i) {
+    const Recording& r = *hit[i];
+    const auto& f = camera == Camera::Road ? r.road : r.interior;
+    const Mp4Info& info = camera == Camera::Road ? r.road_info : r.interior_info;
+    if (!f)
+      throw InputError("no " + std::string(to_string(camera)) + " camera footage in recording " + r.key,
+                       camera == Camera::Interior ? "this camera or drive has no interior camera; try --camera road"
+                                                  : "");
+    if (info.state == Mp4State::NoMoov)
+      throw InputError(f->rel + " is truncated (no moov index, power cut while recording)",
+                       "rebuild it first: nexcut salvage " + f->path.string() + " -o repaired.mp4");
+    if (info.state != Mp4State::Ok && info.state != Mp4State::Malformed)
+      throw InputError(f->rel + " is not playable: " + std::string(to_string(info.state)) +
+                       (info.problem.empty() ? "" : " (" + info.problem + ")"));
+    if (info.state == Mp4State::Malformed && info.problem != "not probed")
+      throw InputError(f->rel + " is not playable: " + info.problem);
+    if (i > 0) {
+      const Recording& p = *hit[i - 1];
+      const int64_t gap = r.start - end_of(p);
+      if (gap > 2000)
+        throw InputError("footage has a gap from " + format_iso(end_of(p), true) + " to " + format_iso(r.start, true),
+                         "cut the two parts separately");
+      if (gap < -2000)
+        throw InputError("recordings " + p.key + " and " + r.key + " overlap", "cut them separately");
+    }
+  }
+  const LocalTime first = hit.front()->start, last = end_of(*hit.back());
+  if (from < first) {
+    ctx.log->warn("the footage starts at {}: clip starts there instead of at {}", format_iso(first, true),
+                  format_iso(from, true));
+    from = first;
+  }
+  if (to > last) {
+    ctx.log->warn("the footage ends at {}: clip ends there instead of at {}", format_iso(last, true),
+                  format_iso(to, true));
+    to = last;
+  }
+  return hit;
+}
+
+namespace {
+
+bool same_params(const AVCodecParameters* a, const AVCodecParameters* b, std::string* why) {
+  if (a->codec_id != b->codec_id) return *why = "codec", false;
+  if (a->width != b->width || a->height != b->height) return *why = "picture size", false;
+  if (a->extradata_size != b->extradata_size ||
+      (a->extradata_size && std::memcmp(a->extradata, b->extradata, static_cast<size_t>(a->extradata_size)) != 0))
+    return *why = "codec parameter sets", false;
+  return true;
+}
+
+}  // namespace
+
+Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera, bool snap, const Context& ctx) {
+  Plan plan;
+  plan.camera = camera;
+  const auto recs = footage_for(scan, from, to, camera, ctx);
+  plan.from = from;
+  plan.to = to;
+  for (const Recording* r : recs) {
+    ctx.check_interrupt();
+    const CardFile& f = camera == Camera::Road ? *r->road : *r->interior;
+    Piece p;
+    p.rec = r;
+    p.in = open_source(f.path, r->start);
+    const Input& in = *p.in;
+    const AVRational ms{1, 1000};
+    size_t i = 0;
+    const auto& fr = in.frames;
+    while (i < fr.size() && av_compare_ts(fr[i].ts, in.vtb, from - r->start, ms) < 0) ++i;
+    size_t j = i;
+    while (j < fr.size() && av_compare_ts(fr[j].ts, in.vtb, to - r->start, ms) < 0) ++j;
+    if (j == i) continue;  // no frame of this file in the window
+    p.first = i;
+    p.last = j - 1;
+    if (!plan.pieces.empty()) {
+      std::string why;
+      const AVCodecParameters* a = plan.pieces.front().in->vst()->codecpar;
+      if (plan.uniform && !same_params(a, in.vst()->codecpar, &why)) {
+        plan.uniform = false;
+        plan.why_not_uniform = f.rel + " has different " + why;
+      }
+      if (av_cmp_q(in.vtb, plan.pieces.front().in->vtb) != 0) {
+        plan.uniform = false;
+        plan.why_not_uniform = f.rel + " has a different time base";
+      }
+    }
+    plan.pieces.push_back(std::move(p));
+  }
+  if (plan.pieces.empty())
+    throw InputError("no " + std::string(to_string(camera)) + " frame between " + format_iso(from, true) + " and " +
+                     format_iso(to, true));
+  if (snap) {
+    Piece& p = plan.pieces.front();
+    while (p.first > 0 && !p.in->frames[p.first].key) --p.first;
+  }
+  plan.layout();
+  return plan;
+}
+
+std::vector<Range> whole(Plan& plan) {
+  std::vector<Range> r;
+  for (auto& p : plan.pieces) r.push_back({&p, p.first, p.last});
+  return r;
+}
+
+std::optional<std::pair<double, double>> position_at(const CardScan& scan, LocalTime t) {
+  const Recording* r = scan.recording_at(t);
+  if (!r) {
+    // The end of the last segment: its own sidecar still applies.
+    for (const auto& x : scan.recordings)
+      if (t >= x.start && t <= x.end()) r = &x;
+  }
+  if (!r || !r->gps) return std::nullopt;
+  std::vector<GpsFix> fixes;
+  try {
+    fixes = parse_nmea(read_file(r->gps->path));
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (fixes.empty()) return std::nullopt;
+  // Fixes are 1 Hz from the segment's start; place them on the camera clock
+  // by their offset from the first (robust to a reset camera clock).
+  const double rel = static_cast<double>(t - r->start) / 1000.0;
+  const GpsFix* prev = nullptr;
+  for (const auto& g : fixes) {
+    if (!g.valid) continue;
+    const double gt = static_cast<double>(g.utc - fixes.front().utc) / 1000.0;
+    if (gt <= rel) {
+      prev = &g;
+      continue;
+    }
+    if (!prev) return std::pair{g.lat, g.lon};
+    const double pt = static_cast<double>(prev->utc - fixes.front().utc) / 1000.0;
+    const double a = (rel - pt) / std::max(gt - pt, 1e-9);
+    return std::pair{prev->lat + a * (g.lat - prev->lat), prev->lon + a * (g.lon - prev->lon)};
+  }
+  if (prev) return std::pair{prev->lat, prev->lon};
+  return std::nullopt;
+}
+
+std::string iso_utc(LocalTime utc) {
+  const CivilTime c = to_civil(utc);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000Z", c.year, c.month, c.day, c.hour,
+                c.minute, c.second, c.millis);
+  return buf;
+}
+
+std::string iso6709(double lat, double lon) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%+08.4f%+09.4f/", lat, lon);
+  return buf;
+}
+
+MuxMeta meta_for(const CardScan& scan, const Plan& plan, const std::string& what) {
+  MuxMeta m;
+  m.start = plan.start();
+  m.utc_offset_min = scan.camera ? scan.camera->utc_offset_min : 0;
+  if (auto pos = position_at(scan, m.start)) m.lat = pos->first, m.lon = pos->second;
+  const Input& in = *plan.pieces.front().in;
+  m.location = in.location;
+  m.make = !in.make.empty() ? in.make : "Nexar";
+  m.model = !in.model.empty() ? in.model : (scan.model ? scan.model->name : "");
+  m.comment = "nexcut " + what + " " + format_iso(m.start, true) + " to " + format_iso(plan.end(), true);
+  return m;
+}
+
+}  // namespace nex::cut::detail

@@ -1,0 +1,156 @@
+// nexcut: frame-exact clips from a card's segment files (road and/or
+// interior camera), stills, telemetry, and salvage of truncated recordings.
+#include <cmath>
+#include <iostream>
+
+#include "nex/cli.hpp"
+#include "nex/cut.hpp"
+#include "nex/error.hpp"
+#include "nex/salvage.hpp"
+#include "nex/units.hpp"
+
+namespace {
+
+int64_t bitrate_opt(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  double mul = 1;
+  const std::string unit = end ? std::string(end) : "";
+  if (unit == "k" || unit == "K") mul = 1e3;
+  else if (unit == "m" || unit == "M") mul = 1e6;
+  else if (!unit.empty()) throw nex::UsageError("bad bitrate '" + s + "'", "e.g. 8M, 6000k");
+  if (!(v > 0) || end == s.c_str()) throw nex::UsageError("bad bitrate '" + s + "'", "e.g. 8M, 6000k");
+  return static_cast<int64_t>(std::llround(v * mul));
+}
+
+int timelapse_opt(std::string s) {
+  if (!s.empty() && (s.back() == 'x' || s.back() == 'X')) s.pop_back();
+  char* end = nullptr;
+  const long v = std::strtol(s.c_str(), &end, 10);
+  if (s.empty() || *end || v < 2 || v > 100000) throw nex::UsageError("bad timelapse factor '" + s + "'", "e.g. 30x");
+  return static_cast<int>(v);
+}
+
+void print_clips(nex::cli::Invocation& inv, const std::vector<nex::cut::ClipResult>& clips) {
+  nex::Records rec({{"file", "FILE"},
+                    {"camera", "CAMERA"},
+                    {"mode", "MODE"},
+                    {"start", "START"},
+                    {"end", "END"},
+                    {"frames", "FRAMES", true},
+                    {"size", "SIZE", true}});
+  for (const auto& c : clips) {
+    nex::ojson j = c.to_json();
+    j["size"] = nex::format_size(c.bytes);
+    rec.add(std::move(j));
+  }
+  rec.write(*inv.out, inv.format);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  nex::cli::Tool tool("nexcut", "nexcut - frame-exact clips from dash-cam footage, stills, and salvage of truncated recordings");
+  CLI::App& app = tool.app();
+  app.footer(
+      "Times: ISO 8601 (2026-11-20T08:13:05.5), a time of day in a drive (08:13:05) or relative\n"
+      "(+90s: from the start of --drive or of the newest drive; for --to: after --from).\n"
+      "\n"
+      "Examples:\n"
+      "  nexcut /media/card --from 08:13:05 --to +30s -o clip.mp4\n"
+      "  nexcut /media/card --event 20261120_081400_hard-brake --camera both -o event.mp4 --telemetry\n"
+      "  nexcut /media/card --at 08:14:00 --before 5s --after 5s --camera both --layout pip -o pip.mp4\n"
+      "  nexcut /media/card --drive 20261120_081200 --timelapse 30x -o drive.mp4\n"
+      "  nexls /media/card --events --format ndjson | nexcut /media/card --items - -o clips/\n"
+      "  nexcut /media/card --still 08:14:00.5 -o frame.jpg\n"
+      "  nexcut salvage /media/card/drive/20261120_081700_1.mp4 -o repaired.mp4\n"
+      "\n"
+      "Exit status: 0 ok, 1 error, 2 usage error, 3 some --items failed, 130 interrupted.\n");
+
+  nex::cut::Options o;
+  std::string card, camera = "road", layout, timelapse, bitrate, items;
+  bool copy = false, exact = false, reencode = false, no_audio = false;
+  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy)");
+  auto* sel = app.add_option_group("Selection");
+  sel->add_option("--from", o.selection.from, "Clip start")->type_name("T");
+  sel->add_option("--to", o.selection.to, "Clip end (exclusive); relative to --from when a duration")->type_name("T");
+  sel->add_option("--at", o.selection.at, "A moment: the clip runs from --before it to --after it")->type_name("T");
+  sel->add_option("--before", o.selection.before, "With --at or --event: time before (default 20s)")->type_name("DUR");
+  sel->add_option("--after", o.selection.after, "With --at or --event: time after (default 10s)")->type_name("DUR");
+  sel->add_option("--event", o.selection.event, "An event id as nexls names it")->type_name("ID");
+  sel->add_option("--drive", o.selection.drive, "A whole drive (or the drive times refer to)")->type_name("ID");
+  sel->add_option("--items", items, "nexls NDJSON lines (FILE or - for stdin): one clip per line into folder -o")
+      ->type_name("FILE");
+  sel->add_option("--still", o.still, "Write a JPEG of the frame shown at T (EXIF time + GPS)")->type_name("T");
+  app.add_option("--camera", camera, "road, interior or both")->check(CLI::IsMember({"road", "interior", "both"}));
+  app.add_option("--layout", layout, "With --camera both: one picture (pip, side, stack)")
+      ->check(CLI::IsMember({"pip", "side", "stack"}));
+  auto* modes = app.add_option_group("Mode");
+  modes->add_flag("--copy", copy, "Stream copy from the keyframe at or before the start (fastest)");
+  modes->add_flag("--exact", exact, "Frame-exact smart cut: re-encode only the partial GOP at the start (default)");
+  modes->add_flag("--reencode", reencode, "Re-encode every frame (see --preset, --crf, --bitrate)");
+  modes->add_option("--timelapse", timelapse, "Speed up N times (e.g. 30x): every Nth frame")->type_name("Nx");
+  modes->require_option(0, 1);
+  app.add_option("--preset", o.clip.encode.preset, "x264 preset for re-encoding")
+      ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                             "veryslow"}));
+  app.add_option("--crf", o.clip.encode.crf, "x264 quality for re-encoding (0-51, lower is better)")
+      ->check(CLI::Range(0, 51));
+  app.add_option("--bitrate", bitrate, "Average bitrate for re-encoding instead of --crf (e.g. 8M)");
+  app.add_flag("--no-audio", no_audio, "Leave the interior audio out");
+  app.add_flag("--telemetry", o.telemetry, "Write the window's GPS (.gpx) and G-sensor (.csv) next to the clip");
+  app.add_option("-o,--output", o.output, "Output file (a folder with --items)")->type_name("PATH");
+  app.add_flag("-y,--force", o.clip.overwrite, "Replace existing output files");
+
+  nex::cut::SalvageOptions so;
+  std::string reference;
+  auto* salvage = app.add_subcommand("salvage", "Rebuild a playable MP4 from a truncated recording (no moov)");
+  salvage->add_option("FILE", so.input, "The truncated recording")->required();
+  salvage->add_option("-o,--output", so.output, "Output MP4")->required()->type_name("FILE");
+  salvage->add_option("--reference", reference,
+                      "A healthy recording of the same camera (default: the nearest one next to FILE)")
+      ->type_name("FILE");
+  salvage->add_flag("-y,--force", so.overwrite, "Replace an existing output file");
+  tool.add_common_options(*salvage);
+
+  return tool.run(argc, argv, [&](nex::cli::Invocation& inv) {
+    if (salvage->parsed()) {
+      if (!reference.empty()) so.reference = reference;
+      const nex::cut::SalvageReport r = nex::cut::salvage(so, inv.ctx);
+      nex::Records rec({{"output", "OUTPUT"},
+                        {"video_frames", "VIDEO FRAMES", true},
+                        {"audio_frames", "AUDIO FRAMES", true},
+                        {"duration_s", "SECONDS", true},
+                        {"tail_bytes", "TORN TAIL (B)", true},
+                        {"reference", "REFERENCE"}});
+      rec.add(r.to_json());
+      rec.write(*inv.out, inv.format);
+      return 0;
+    }
+    if (card.empty()) throw nex::UsageError("no card given", "nexcut CARD --from T --to T -o FILE (see --help)");
+    if (o.output.empty()) throw nex::UsageError("no output given", "add -o FILE (a folder with --items)");
+    o.card = card;
+    o.cameras = camera == "both" ? nex::cut::Cameras::Both
+                                 : camera == "interior" ? nex::cut::Cameras::Interior : nex::cut::Cameras::Road;
+    if (!layout.empty()) o.layout = *nex::cut::parse_layout(layout);
+    if (copy) o.clip.mode = nex::cut::Mode::Copy;
+    if (reencode) o.clip.mode = nex::cut::Mode::Reencode;
+    if (!timelapse.empty()) {
+      o.clip.mode = nex::cut::Mode::Timelapse;
+      o.clip.timelapse = timelapse_opt(timelapse);
+    }
+    (void)exact;
+    if (!bitrate.empty()) o.clip.encode.bitrate = bitrate_opt(bitrate);
+    o.clip.audio = !no_audio;
+    if (!items.empty()) {
+      o.items = items;
+      o.items_in = &std::cin;
+      if (!o.selection.from.empty() || !o.selection.at.empty() || !o.selection.event.empty())
+        throw nex::UsageError("--items takes its windows from the lines; drop --from/--at/--event");
+    }
+    const nex::cut::Report rep = nex::cut::run(o, inv.ctx);
+    print_clips(inv, rep.clips);
+    if (rep.failed.empty()) return int{nex::kExitOk};
+    return rep.clips.empty() ? int{nex::kExitError} : int{nex::kExitPartial};
+  });
+}
