@@ -94,7 +94,11 @@ const nex::CardScan& drive_scan() {
   return scan;
 }
 
-fs::path out(const std::string& name) { return work().path / "out" / name; }
+// Each test case may run in its own process (ctest), so the folder is made here.
+fs::path out(const std::string& name) {
+  fs::create_directories(work().path / "out");
+  return work().path / "out" / name;
+}
 
 // The timecodes a clip of [from, to) must show: every frame of the drive
 // (30 fps, segments of 60 s from the drive's start) captured in the window.
@@ -298,7 +302,7 @@ TEST_CASE("clips at the very start and end of a drive", "[cut]") {
   check_frames(r.file, want);
 }
 
-TEST_CASE("--copy starts at the keyframe at or before the start", "[cut]") {
+TEST_CASE("copy mode starts at the keyframe at or before the start", "[cut]") {
   const LocalTime from = T("2026-11-20T08:13:04.450"), to = T("2026-11-20T08:13:06");
   const auto r = clip(from, to, nex::Camera::Road, Mode::Copy, "copy.mp4");
   CHECK(r.start == T("2026-11-20T08:13:04"));  // keyframes every 30 frames: frame 120
