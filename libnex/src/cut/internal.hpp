@@ -1,4 +1,5 @@
 #pragma once
+#include "media/mp4_tags.hpp"
 // Internal: the machinery behind nex/cut.hpp. Sources (segment files opened
 // and indexed from their moov), plans (which frames of which file go where
 // on the output timeline), a pull-based frame reader, encoders, the audio
@@ -206,8 +207,7 @@ void check_output(const fs::path& out, bool overwrite);
 std::optional<std::pair<double, double>> position_at(const CardScan& scan, LocalTime t);
 MuxMeta meta_for(const CardScan& scan, const Plan& plan, const std::string& what);
 
-std::string iso_utc(LocalTime utc);
-// ISO 6709 "+52.5200+013.4050/" (the form camera segments carry).
-std::string iso6709(double lat, double lon);
+using media::iso6709;
+using media::iso_utc;
 
 }  // namespace nex::cut::detail

@@ -245,20 +245,6 @@ std::optional<std::pair<double, double>> position_at(const CardScan& scan, Local
   return std::nullopt;
 }
 
-std::string iso_utc(LocalTime utc) {
-  const CivilTime c = to_civil(utc);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000Z", c.year, c.month, c.day, c.hour,
-                c.minute, c.second, c.millis);
-  return buf;
-}
-
-std::string iso6709(double lat, double lon) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%+08.4f%+09.4f/", lat, lon);
-  return buf;
-}
-
 MuxMeta meta_for(const CardScan& scan, const Plan& plan, const std::string& what) {
   MuxMeta m;
   m.start = plan.start();

@@ -22,6 +22,7 @@
 #include "nex/error.hpp"
 #include "nex/footage.hpp"
 #include "nex/fsutil.hpp"
+#include "media/mp4_tags.hpp"
 #include "nex/timeutil.hpp"
 
 namespace fs = std::filesystem;
@@ -29,20 +30,8 @@ namespace fs = std::filesystem;
 namespace nex {
 namespace {
 
-// ISO 6709, "+52.5200+013.4050/".
-std::string iso6709(double lat, double lon) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%+08.4f%+09.4f/", lat, lon);
-  return buf;
-}
-
-std::string iso_utc(LocalTime utc) {
-  const CivilTime c = to_civil(utc);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000Z", c.year, c.month, c.day, c.hour,
-                c.minute, c.second, c.millis);
-  return buf;
-}
+using media::iso6709;
+using media::iso_utc;
 
 }  // namespace
 
