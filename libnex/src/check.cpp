@@ -106,11 +106,21 @@ CheckReport check_card(const CardScan& scan) {
     }
   }
 
-  // Events whose footage is gone.
-  for (const auto& e : scan.events)
-    if (!scan.recording_at(e.time))
+  // Events whose footage is gone, or still there but unreadable (a problem reported above).
+  for (const auto& e : scan.events) {
+    if (scan.recording_at(e.time)) continue;
+    const Finding* bad = nullptr;
+    for (const auto& x : scan.findings)
+      if ((x.code == "unreadable" || x.code == "truncated") && !e.segment.empty() &&
+          x.path.find(e.segment) != std::string::npos)
+        bad = &x;
+    if (bad)
+      add(Severity::Warning, "event-unreadable", "events.ndjson",
+          "footage of event " + e.id + " is on the card but cannot be read (" + bad->path + ")");
+    else
       add(Severity::Warning, "event-overwritten", "events.ndjson",
           "footage of event " + e.id + " is no longer on the card (overwritten or deleted)");
+  }
 
   // Fullness and the overwrite horizon.
   if (scan.camera) {
