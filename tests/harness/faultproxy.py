@@ -25,6 +25,9 @@ breaks the same requests. --down-after N closes the listening socket after
 the N-th request (and resets every open connection) for --down-for seconds,
 then listens again on the same port: "the server went away and came back".
 
+With --tls-cert/--tls-key it speaks https to its clients (a TLS front for
+the plain-http server, for certificate checks).
+
 Every fault is one JSON line in --log: {"n", "fault", "method", "path"}.
 Python 3 standard library only.
 """
@@ -34,6 +37,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -66,16 +70,20 @@ class Proxy:
         self.listener = None
         self.port = args.port
         self.down_done = False
+        self.tls = None
+        if args.tls_cert:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(args.tls_cert, args.tls_key)
 
     # --- decisions ---------------------------------------------------------------
     def identity(self, method, target):
         u = urlsplit(target)
-        path = u.path
-        if self.args.strip:
-            path = path.replace(self.args.strip, "")
         q = sorted((k, "" if k in VOLATILE else v)
                    for k, v in parse_qsl(u.query, keep_blank_values=True))
-        return f"{method} {path}?{q}"
+        ident = f"{method} {u.path}?{q}"
+        if self.args.strip:  # a run-unique prefix: in paths and in prefix= alike
+            ident = ident.replace(self.args.strip, "")
+        return ident
 
     def decide(self, method, target):
         ident = self.identity(method, target)
@@ -193,6 +201,18 @@ class Proxy:
         return rest
 
     def handle(self, client):
+        if self.tls:
+            try:
+                client = self.tls.wrap_socket(client, server_side=True)
+            except OSError as e:  # the client refused our certificate
+                if self.log:
+                    with self.lock:
+                        self.log.write(json.dumps({"tls": str(e)}) + "\n")
+                try:
+                    client.close()
+                except OSError:
+                    pass
+                return
         with self.lock:
             self.conns.add(client)
         buf = b""
@@ -371,11 +391,13 @@ def main():
     p.add_argument("--rate", type=float, default=0.0, help="chance a request is broken")
     p.add_argument("--kinds", default=",".join(KINDS))
     p.add_argument("--stall", type=float, default=4.0, help="seconds a stalled request hangs")
-    p.add_argument("--strip", default="", help="text removed from paths before hashing")
+    p.add_argument("--strip", default="", help="text removed from requests before hashing")
     p.add_argument("--max-faults", type=int, default=-1)
     p.add_argument("--down-after", type=int, default=0)
     p.add_argument("--down-for", type=float, default=2.0)
     p.add_argument("--log")
+    p.add_argument("--tls-cert", help="PEM certificate: serve https")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     Proxy(args).serve()
