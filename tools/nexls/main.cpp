@@ -7,6 +7,8 @@
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
 #include "nex/listing.hpp"
+#include "nex/destination.hpp"
+#include "nex/sync.hpp"
 #include "nex/units.hpp"
 
 namespace {
@@ -57,15 +59,17 @@ int main(int argc, char** argv) {
       "  nexls /media/card --events --kind collision --format ndjson\n"
       "  nexls /media/card --segments --since 2026-11-20T08:00:00 --camera interior\n"
       "  nexls /media/card --gpx 20261120_081200 > drive.gpx\n"
-      "  nexls /media/card --check              support report; exit 3 when problems are found\n");
+      "  nexls /media/card --check              support report; exit 3 when problems are found\n"
+      "  nexls s3://bucket/dashcam --events     what a backup holds (nexsync), same records\n");
   std::string card, camera, since, until, kind, gpx, output;
-  bool drives = false, segments = false, events = false, parking = false, check = false;
-  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy)")->required();
+  bool drives = false, segments = false, events = false, parking = false, clips = false, check = false;
+  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy), or a backup: s3://BUCKET/PREFIX or a nexsync folder")->required();
   auto* g = app.add_option_group("View");
   g->add_flag("--drives", drives, "Drives (trips) with distance, events and score (default)");
   g->add_flag("--segments", segments, "Every recording segment");
   g->add_flag("--events", events, "G-sensor events");
   g->add_flag("--parking", parking, "Parking clips");
+  g->add_flag("--clips", clips, "Saved clips (backups only)");
   g->add_flag("--check", check, "Diagnose the card: report every problem; exit 3 when any is found");
   g->add_option("--gpx", gpx, "Write the GPS track of drive ID as GPX 1.1")->type_name("DRIVE");
   g->require_option(0, 1);
@@ -89,6 +93,19 @@ int main(int argc, char** argv) {
     if (!until.empty()) filter.until = time_arg(until);
     if (!kind.empty()) filter.kind = nex::parse_event_kind(kind);
 
+    // A backup (nexsync): the same records, read from the manifests.
+    if (nex::sync::is_s3_url(card) || nex::sync::looks_like_backup(card)) {
+      if (check || !gpx.empty())
+        throw nex::UsageError("--check and --gpx read a card, not a backup", "pull the drive first: nexsync pull");
+      nex::sync::BackupView bv = nex::sync::BackupView::Drives;
+      if (segments) bv = nex::sync::BackupView::Segments;
+      if (events) bv = nex::sync::BackupView::Events;
+      if (parking) bv = nex::sync::BackupView::Parking;
+      if (clips) bv = nex::sync::BackupView::Clips;
+      nex::sync::list_backup(card, bv, filter, inv.config, inv.ctx).write(*inv.out, inv.format);
+      return 0;
+    }
+    if (clips) throw nex::UsageError("--clips lists a backup; a card has no saved clips", "cut one with nexcut");
     nex::ScanOptions so;
     so.read_gps = !(segments || events || parking);
     const nex::CardScan scan = nex::scan_card(card, so, inv.ctx);

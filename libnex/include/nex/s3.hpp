@@ -21,6 +21,10 @@
 
 #include "nex/error.hpp"
 
+namespace spdlog {
+class logger;
+}
+
 namespace nex::s3 {
 
 struct Config {
@@ -35,6 +39,7 @@ struct Config {
   std::chrono::milliseconds retry_max{20000};
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::seconds stall_timeout{60};  // abort when nothing moves for this long
+  std::string ca_bundle;  // PEM file of the CAs to trust for https (AWS_CA_BUNDLE); "": the system's
   std::uint64_t max_send_rate = 0;         // bytes per second, 0: unlimited
   bool content_md5 = true;                 // send Content-MD5 with uploads
 
@@ -42,8 +47,12 @@ struct Config {
   // received so far). Return false to stop: the call throws nex::Interrupted.
   std::function<bool(std::uint64_t bytes)> progress;
 
+  // Where retry warnings and request traces go (spdlog's default logger when
+  // unset; tools pass their Context's logger so that stdout stays data only).
+  std::shared_ptr<spdlog::logger> log;
+
   // From AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-  // AWS_SESSION_TOKEN, AWS_REGION (or AWS_DEFAULT_REGION).
+  // AWS_SESSION_TOKEN, AWS_REGION (or AWS_DEFAULT_REGION), AWS_CA_BUNDLE.
   // Throws nex::UsageError naming the first missing variable.
   static Config from_env();
 };

@@ -244,6 +244,7 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
   std::uint64_t written = 0;  // body bytes written to the output file
+  bool headers_done = false;  // the blank line that ends the headers arrived
 
   std::string header(std::string_view lname) const {
     for (const auto& [k, v] : headers)
@@ -297,8 +298,10 @@ size_t header_cb(char* p, size_t size, size_t n, void* ud) {
   std::string_view line(p, size * n);
   if (line.rfind("HTTP/", 0) == 0) {
     r->headers.clear();  // a new answer (after "100 Continue" or a retry)
+    r->headers_done = false;
     return size * n;
   }
+  if (line == "\r\n" || line == "\n") r->headers_done = true;
   std::size_t colon = line.find(':');
   if (colon != std::string_view::npos && colon > 0)
     r->headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
@@ -422,6 +425,7 @@ Config Config::from_env() {
   c.access_key = get("AWS_ACCESS_KEY_ID");
   c.secret_key = get("AWS_SECRET_ACCESS_KEY");
   c.session_token = get("AWS_SESSION_TOKEN");
+  c.ca_bundle = get("AWS_CA_BUNDLE");
   std::string region = get("AWS_REGION");
   if (region.empty()) region = get("AWS_DEFAULT_REGION");
   if (!region.empty()) c.region = region;
@@ -453,6 +457,10 @@ struct Client::Impl {
   CURL* curl = nullptr;
   std::mt19937_64 rng{std::random_device{}()};
   char errbuf[CURL_ERROR_SIZE] = {};
+
+  spdlog::logger* logger() const {
+    return cfg.log ? cfg.log.get() : spdlog::default_logger_raw();
+  }
 
   std::string target(const Call& c) const {
     std::string t = "s3://" + std::string(c.bucket);
@@ -535,6 +543,10 @@ struct Client::Impl {
     curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    // TLS: the peer's certificate and name are always verified.
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!cfg.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, cfg.ca_bundle.c_str());
     if (cfg.max_send_rate)
       curl_easy_setopt(curl, CURLOPT_MAX_SEND_SPEED_LARGE,
                        static_cast<curl_off_t>(cfg.max_send_rate));
@@ -563,8 +575,13 @@ struct Client::Impl {
 
     CURLcode rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
+    if (rc == CURLE_OK && !resp.headers_done)
+      // curl accepts an answer whose connection closed inside the headers
+      // (a HEAD would then lack x-amz-meta-*): a transport failure, retried.
+      throw Error(ErrorKind::Network, 0, "", std::string(c.op) + " " + target(c) + ": " +
+                                                 ep.scheme_host + ": the answer ended inside its headers");
     if (rc == CURLE_OK) {
-      spdlog::debug("s3: {} {} -> {}", c.method, target(c), resp.status);
+      logger()->debug("s3: {} {} -> {}", c.method, target(c), resp.status);
       return;
     }
     if (prog.stopped) throw Interrupted();
@@ -583,7 +600,10 @@ struct Client::Impl {
                 std::string(c.op) + " " + target(c) + ": " + ep.scheme_host + ": " +
                     sanitize(detail),
                 rc == CURLE_COULDNT_CONNECT ? "is the S3 server running and the endpoint right?"
-                                            : "");
+                : rc == CURLE_PEER_FAILED_VERIFICATION
+                    ? "the server's TLS certificate is not trusted; if it is signed by a private CA, "
+                      "give that CA's PEM file in AWS_CA_BUNDLE"
+                    : "");
   }
 
   Error error_from(const Response& r, const Call& c) const {
@@ -659,8 +679,8 @@ struct Client::Impl {
   void wait_before_retry(const Call& c, const Error& e, int attempt) {
     auto delay = backoff(attempt);
     (void)c;  // e.what() already names the operation and the object
-    spdlog::warn("s3: {}; retrying in {:.1f} s (attempt {} of {})", e.what(),
-                 static_cast<double>(delay.count()) / 1000.0, attempt + 1, cfg.max_attempts);
+    logger()->warn("s3: {}; retrying in {:.1f} s (attempt {} of {})", e.what(),
+                   static_cast<double>(delay.count()) / 1000.0, attempt + 1, cfg.max_attempts);
     std::this_thread::sleep_for(delay);
   }
 

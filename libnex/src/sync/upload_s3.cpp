@@ -1,0 +1,308 @@
+// Uploads to S3: one PUT with Content-MD5 for small files, multipart for
+// large ones (several parts in flight, Content-MD5 and the payload's SHA-256
+// per part, x-amz-meta-sha256 for the whole object), every part recorded in
+// the journal before the next step, every object verified by HEAD.
+#include <mutex>
+#include <set>
+
+#include "nex/error.hpp"
+#include "sync/internal.hpp"
+
+namespace nex::sync {
+namespace {
+
+class S3Uploader final : public Uploader {
+ public:
+  S3Uploader(S3Access& dest, const fs::path& work, const UploadSettings& s, UploadStats& stats,
+             const Context& ctx)
+      : dest_(dest),
+        s_(s),
+        stats_(stats),
+        ctx_(ctx),
+        journal_(work / "journal"),
+        pool_(std::max(1, s.jobs)),
+        clients_(static_cast<size_t>(std::max(1, s.jobs))) {
+    if (journal_.skipped_lines())
+      ctx_.log->debug("journal: {} torn or unreadable line(s) skipped", journal_.skipped_lines());
+  }
+
+  ~S3Uploader() override {
+    pool_.stop();
+    pool_.wait_idle();  // running tasks use clients_ and journal_
+  }
+
+  bool multipart() const override { return true; }
+  uint64_t part_size() const override { return s_.part_size; }
+
+  void begin(const std::string& rel_prefix) override {
+    const std::string prefix = dest_.object_key(rel_prefix) + "/";
+    std::vector<s3::MultipartUpload> server;
+    {
+      std::lock_guard lock(dest_.control_mutex());
+      server = dest_.control().list_multipart_uploads(dest_.bucket(), prefix);
+    }
+    std::set<std::string> server_ids;
+    for (const auto& u : server) server_ids.insert(u.upload_id);
+    std::set<std::string> journal_ids;
+    for (const auto& j : journal_.uploads()) {
+      if (!server_ids.count(j.upload_id)) {
+        ctx_.log->info("journal: upload of {} is gone from the server; it starts over", j.key);
+        journal_.ended(j.key, j.upload_id);
+      } else {
+        journal_ids.insert(j.upload_id);
+      }
+    }
+    for (const auto& u : server) {
+      if (journal_ids.count(u.upload_id)) continue;
+      // Left by a run that crashed before its journal line, or by an older
+      // journal: nobody can finish it. Abort, so it stops costing storage.
+      ctx_.log->info("aborting a stale multipart upload of {} (started {})", u.key, u.initiated);
+      std::lock_guard lock(dest_.control_mutex());
+      dest_.control().abort_multipart_upload(dest_.bucket(), u.key, u.upload_id);
+      ++stats_.uploads_aborted;
+    }
+    journal_.compact();
+  }
+
+  void submit(UploadFile f, Done done) override {
+    if (fatal()) {
+      done(fatal(), {});
+      return;
+    }
+    if (f.sha256.empty()) throw std::logic_error("S3 upload without SHA-256");
+    const std::string key = dest_.object_key(f.rel);
+    if (f.size <= s_.part_size) {
+      auto file = std::make_shared<UploadFile>(std::move(f));
+      pool_.push(
+          [this, file, key, done](int w) {
+            try {
+              check_running();
+              s3::PutOptions po;
+              po.metadata["sha256"] = file->sha256;
+              po.content_type = file->content_type;
+              if (file->part_digests.size() == 1) po.digests = file->part_digests[0];
+              client(w).put_object(dest_.bucket(), key, s3::FileSlice{file->path, 0, file->size}, po);
+              stats_.bytes_sent += file->size;
+              ++stats_.objects_sent;
+              verify(client(w), key, file->size, file->sha256);
+              done(nullptr, file->sha256);
+            } catch (...) {
+              fail(std::current_exception(), done);
+            }
+          },
+          f.size);
+      return;
+    }
+    multipart(std::move(f), key, std::move(done));
+  }
+
+  void post(std::function<void()> task) override {
+    pool_.push([task = std::move(task)](int) { task(); });
+  }
+
+  void finish() override {
+    pool_.wait_idle();
+    if (auto e = fatal()) std::rethrow_exception(e);
+  }
+
+  void end() override { journal_.compact(); }
+
+  uint64_t queued_bytes() const override { return pool_.queued_bytes(); }
+  void wait_queue_below(uint64_t bytes) override { pool_.wait_queue_below(bytes); }
+
+  std::exception_ptr fatal() const override {
+    std::lock_guard lock(err_mu_);
+    return fatal_;
+  }
+
+ private:
+  struct FileState {
+    UploadFile f;
+    std::string key, upload_id;
+    int nparts = 0;
+    std::mutex mu;
+    std::map<int, std::string> etags;
+    int remaining = 0;
+    bool failed = false;
+    Done done;
+  };
+
+  void check_running() {
+    ctx_.check_interrupt();
+    if (auto e = fatal()) std::rethrow_exception(e);
+  }
+
+  s3::Client& client(int w) {
+    auto& c = clients_[static_cast<size_t>(w)];
+    if (!c) {
+      s3::Config cfg = dest_.s3_settings();
+      cfg.max_attempts = std::max(1, s_.retries);
+      // Each part's SHA-256 is signed (x-amz-content-sha256) and checked by the
+      // server; Content-MD5 on top costs an MD5 of every byte (--content-md5).
+      cfg.content_md5 = s_.content_md5;
+      if (s_.bwlimit) cfg.max_send_rate = std::max<uint64_t>(1, s_.bwlimit / static_cast<uint64_t>(std::max(1, s_.jobs)));
+      const Context* ctx = &ctx_;
+      cfg.progress = [ctx](uint64_t) { return !(ctx->interrupted && ctx->interrupted->load()); };
+      c = std::make_unique<s3::Client>(cfg);
+    }
+    return *c;
+  }
+
+  void verify(s3::Client& c, const std::string& key, uint64_t size, const std::string& sha) {
+    auto info = c.head_object(dest_.bucket(), key);
+    if (!info)
+      throw s3::Error(s3::ErrorKind::Protocol, 0, "", "s3://" + dest_.bucket() + "/" + key +
+                                                          ": missing right after its upload");
+    auto it = info->metadata.find("sha256");
+    if (info->size != size || it == info->metadata.end() || it->second != sha)
+      throw s3::Error(s3::ErrorKind::Integrity, 0, "",
+                      "s3://" + dest_.bucket() + "/" + key + ": verification failed (server has " +
+                          std::to_string(info->size) + " bytes, sha256 " +
+                          (it == info->metadata.end() ? std::string("none") : it->second.substr(0, 16)) +
+                          "; expected " + std::to_string(size) + " bytes, " + sha.substr(0, 16) + ")");
+  }
+
+  void fail(std::exception_ptr e, const Done& done) {
+    if (is_fatal(e)) {
+      std::lock_guard lock(err_mu_);
+      if (!fatal_) {
+        fatal_ = e;
+        pool_.stop();
+      }
+    }
+    done(e, {});
+  }
+
+  void fail_file(const std::shared_ptr<FileState>& st, std::exception_ptr e) {
+    {
+      std::lock_guard lock(st->mu);
+      if (st->failed) return;
+      st->failed = true;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const s3::Error& err) {
+      if (err.kind() == s3::ErrorKind::NoSuchUpload) journal_.ended(st->key, st->upload_id);
+    } catch (...) {
+    }
+    fail(e, st->done);
+  }
+
+  void multipart(UploadFile f, const std::string& key, Done done) {
+    auto st = std::make_shared<FileState>();
+    st->key = key;
+    st->nparts = static_cast<int>((f.size + s_.part_size - 1) / s_.part_size);
+    st->done = std::move(done);
+    st->f = std::move(f);
+    if (st->nparts > 10000)
+      throw UsageError("--part-size is too small for " + st->f.path.string() + " (S3 allows 10,000 parts)");
+    auto j = journal_.find(key);
+    if (j && j->size == st->f.size && j->sha256 == st->f.sha256 && j->part_size == s_.part_size) {
+      st->upload_id = j->upload_id;
+      for (const auto& [n, etag] : j->parts)
+        if (n >= 1 && n <= st->nparts) st->etags[n] = etag;
+      stats_.parts_resumed += st->etags.size();
+      ctx_.log->info("resuming the upload of {}: {} of {} parts already there", st->f.rel, st->etags.size(),
+                     st->nparts);
+    } else {
+      if (j) {
+        std::lock_guard lock(dest_.control_mutex());
+        dest_.control().abort_multipart_upload(dest_.bucket(), key, j->upload_id);
+        journal_.ended(key, j->upload_id);
+        ++stats_.uploads_aborted;
+      }
+      s3::PutOptions po;
+      po.metadata["sha256"] = st->f.sha256;
+      po.content_type = st->f.content_type;
+      {
+        std::lock_guard lock(dest_.control_mutex());
+        st->upload_id = dest_.control().create_multipart_upload(dest_.bucket(), key, po);
+      }
+      JournalUpload u;
+      u.key = key;
+      u.upload_id = st->upload_id;
+      u.size = st->f.size;
+      u.sha256 = st->f.sha256;
+      u.part_size = s_.part_size;
+      journal_.created(u);
+      fault_point("after-create");
+    }
+    st->remaining = st->nparts - static_cast<int>(st->etags.size());
+    if (st->remaining == 0) {
+      pool_.push([this, st](int w) { complete(st, w); });
+      return;
+    }
+    for (int n = 1; n <= st->nparts; ++n) {
+      if (st->etags.count(n)) continue;
+      const uint64_t off = static_cast<uint64_t>(n - 1) * s_.part_size;
+      const uint64_t len = std::min(s_.part_size, st->f.size - off);
+      pool_.push([this, st, n, off, len](int w) { part(st, n, off, len, w); }, len);
+    }
+  }
+
+  void part(const std::shared_ptr<FileState>& st, int n, uint64_t off, uint64_t len, int w) {
+    {
+      std::lock_guard lock(st->mu);
+      if (st->failed) return;
+    }
+    try {
+      check_running();
+      std::optional<s3::Digests> d;
+      if (static_cast<size_t>(n) <= st->f.part_digests.size()) d = st->f.part_digests[static_cast<size_t>(n - 1)];
+      std::string etag = client(w).upload_part(dest_.bucket(), st->key, st->upload_id, n,
+                                               s3::FileSlice{st->f.path, off, len}, d);
+      journal_.part_done(st->key, st->upload_id, n, etag);
+      fault_point("after-part");
+      stats_.bytes_sent += len;
+      ++stats_.parts_sent;
+      bool last = false;
+      {
+        std::lock_guard lock(st->mu);
+        st->etags[n] = etag;
+        last = --st->remaining == 0;
+      }
+      if (last) complete(st, w);
+    } catch (...) {
+      fail_file(st, std::current_exception());
+    }
+  }
+
+  void complete(const std::shared_ptr<FileState>& st, int w) {
+    try {
+      check_running();
+      std::vector<s3::Part> parts;
+      {
+        std::lock_guard lock(st->mu);
+        for (const auto& [n, etag] : st->etags) parts.push_back({n, etag});
+      }
+      fault_point("before-complete");
+      client(w).complete_multipart_upload(dest_.bucket(), st->key, st->upload_id, parts);
+      journal_.ended(st->key, st->upload_id);
+      ++stats_.objects_sent;
+      fault_point("after-complete");
+      verify(client(w), st->key, st->f.size, st->f.sha256);
+      st->done(nullptr, st->f.sha256);
+    } catch (...) {
+      fail_file(st, std::current_exception());
+    }
+  }
+
+  S3Access& dest_;
+  UploadSettings s_;
+  UploadStats& stats_;
+  const Context& ctx_;
+  Journal journal_;
+  WorkPool pool_;
+  std::vector<std::unique_ptr<s3::Client>> clients_;
+  mutable std::mutex err_mu_;
+  std::exception_ptr fatal_;
+};
+
+}  // namespace
+
+std::unique_ptr<Uploader> make_s3_uploader(S3Access& dest, const fs::path& work, const UploadSettings& s,
+                                           UploadStats& stats, const Context& ctx) {
+  return std::make_unique<S3Uploader>(dest, work, s, stats, ctx);
+}
+
+}  // namespace nex::sync
