@@ -2,6 +2,7 @@
 // luma plane. The first 5 bytes choose the geometry (bounded: width < 2048,
 // height < 256, linesize = width + padding < 64); the rest of the input fills
 // the plane (zero padded). Never throws.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   data += 5;
   size -= 5;
   std::vector<uint8_t> plane(static_cast<size_t>(linesize) * static_cast<size_t>(height));
-  std::memcpy(plane.data(), data, std::min(size, plane.size()));
+  if (!plane.empty()) std::memcpy(plane.data(), data, std::min(size, plane.size()));
   const uint8_t* luma = plane.empty() ? nullptr : plane.data();
   (void)nex::timecode::read(luma, linesize, width, height);
   if (redraw && luma) {

@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <system_error>
+#include <utility>
 
 #include "nex/fsutil.hpp"
+#include "nex/json_number.hpp"
 
 namespace nex {
 
@@ -58,9 +60,15 @@ std::optional<Event> Event::from_json(const ojson& j) {
     e.time = *t;
     e.id = j.value("id", make_event_id(e.time, e.kind));
     e.peak_g = j.value("peak_g", 0.0);
-    e.duration_ms = j.value("duration_ms", int64_t{0});
+    // Absent: 0; anything but a whole number that fits: a corrupt line.
+    for (auto [key, field] : {std::pair{"duration_ms", &e.duration_ms}, std::pair{"offset_ms", &e.offset_ms}}) {
+      const auto it = j.find(key);
+      if (it == j.end()) continue;
+      const auto v = json_int64(*it);
+      if (!v) return std::nullopt;
+      *field = *v;
+    }
     e.segment = j.value("segment", std::string());
-    e.offset_ms = j.value("offset_ms", int64_t{0});
     if (j.contains("lat") && j["lat"].is_number()) e.lat = j["lat"].get<double>();
     if (j.contains("lon") && j["lon"].is_number()) e.lon = j["lon"].get<double>();
     if (j.contains("speed_kmh") && j["speed_kmh"].is_number()) e.speed_kmh = j["speed_kmh"].get<double>();

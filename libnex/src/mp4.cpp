@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
@@ -74,6 +75,22 @@ bool for_each_box(std::string_view data, F&& f) {
   return pos == data.size();
 }
 
+// Media time in ms, capped: a corrupt 64-bit duration must not wrap into a
+// negative or tiny one. timescale != 0 and fits 32 bits (mvhd, mdhd).
+int64_t ticks_to_ms(uint64_t ticks, uint64_t timescale) {
+  constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX);
+  const uint64_t whole = ticks / timescale, rest = ticks % timescale;
+  if (whole > (kMax - 999) / 1000) return INT64_MAX;
+  return static_cast<int64_t>(whole * 1000 + rest * 1000 / timescale);
+}
+
+// mvhd creation_time (seconds since 1904) as Unix seconds; 0 when absent or
+// beyond any real date (fuzz_mp4_moov: 2^63 overflowed the subtraction).
+int64_t unix_time(uint64_t mp4_seconds) {
+  if (mp4_seconds == 0 || mp4_seconds > static_cast<uint64_t>(INT64_MAX)) return 0;
+  return static_cast<int64_t>(mp4_seconds) - kMp4EpochOffset;
+}
+
 Cursor cursor(std::string_view s) { return Cursor{reinterpret_cast<const unsigned char*>(s.data()), s.size()}; }
 
 void parse_stsd(std::string_view payload, Mp4Track& t) {
@@ -128,7 +145,7 @@ void parse_trak(std::string_view trak, Mp4Info& info) {
         minf = m.payload;
       }
     });
-    if (timescale) t.duration_ms = static_cast<int64_t>(duration * 1000 / timescale);
+    if (timescale) t.duration_ms = ticks_to_ms(duration, timescale);
     for_each_box(minf, [&](const Box& m) {
       if (m.type != "stbl") return;
       for_each_box(m.payload, [&](const Box& s) {
@@ -191,8 +208,8 @@ Mp4Info parse_mp4_moov(std::string_view moov, uint64_t file_size) {
       }
       if (c.ok && timescale) {
         saw_mvhd = true;
-        info.duration_ms = static_cast<int64_t>(duration * 1000 / timescale);
-        info.creation_time = created ? static_cast<int64_t>(created) - kMp4EpochOffset : 0;
+        info.duration_ms = ticks_to_ms(duration, timescale);
+        info.creation_time = unix_time(created);
       }
     } else if (b.type == "trak") {
       parse_trak(b.payload, info);

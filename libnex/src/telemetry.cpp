@@ -88,13 +88,18 @@ std::string format_acc(const std::vector<AccSample>& samples) {
   return out;
 }
 
+// A sample's offset into its segment: a segment is a minute; a day is
+// already absurd. Bounding it here keeps "segment start + ms" in range for
+// every reader (fuzz_acc found 9223372036854775807 overflowing it).
+constexpr int64_t kMaxAccMs = 24LL * 3600 * 1000;
+
 std::vector<AccSample> parse_acc(std::string_view text, ParseStats* st) {
   std::vector<AccSample> out;
   for_each_line(text, st, [&](std::string_view line) {
     const auto f = split(line, ',');
     AccSample s;
-    if (f.size() != 4 || !to_int(f[0], s.ms) || !to_double(f[1], s.x) || !to_double(f[2], s.y) ||
-        !to_double(f[3], s.z))
+    if (f.size() != 4 || !to_int(f[0], s.ms) || s.ms < 0 || s.ms > kMaxAccMs || !to_double(f[1], s.x) ||
+        !to_double(f[2], s.y) || !to_double(f[3], s.z))
       return false;
     out.push_back(s);
     return true;
@@ -155,7 +160,9 @@ std::vector<GpsFix> parse_nmea(std::string_view text, ParseStats* st) {
     fix.course = course;
     int64_t hms_i = 0, dmy = 0;
     const std::string_view hms = f[1].substr(0, f[1].find('.'));
-    if (hms.size() != 6 || f[9].size() != 6 || !to_int(hms, hms_i) || !to_int(f[9], dmy)) return false;
+    if (hms.size() != 6 || f[9].size() != 6 || !to_int(hms, hms_i) || !to_int(f[9], dmy) || hms_i < 0 ||
+        dmy < 0)  // "-12345" is six characters too
+      return false;
     CivilTime c;
     c.hour = static_cast<int>(hms_i / 10000);
     c.minute = static_cast<int>(hms_i / 100 % 100);

@@ -31,8 +31,9 @@ std::optional<uint64_t> parse_size(std::string_view s) {
     if (!rest.empty()) return std::nullopt;
   }
   const double bytes = v * scale;
+  // Below 2^64, so the cast is defined; llround would overflow above 2^63.
   if (bytes > 1.8e19) return std::nullopt;
-  return static_cast<uint64_t>(std::llround(bytes));
+  return static_cast<uint64_t>(std::round(bytes));
 }
 
 std::string format_size(uint64_t b) {
