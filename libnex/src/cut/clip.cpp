@@ -199,7 +199,7 @@ Head encode_head(Piece& p, size_t end, const Context& ctx) {
   s.time_base = av_inv_q(in.fps);
   s.profile = profile_name(par->profile);
   if (par->level > 0) s.level = std::to_string(par->level);
-  s.threads = 2;
+  s.threads = 1;  // x264 frame threads make rate control depend on timing: clips would differ run to run
   if (!x264.empty()) {
     // The camera's own x264 settings: a preset only fills what the string lacks.
     s.preset = "ultrafast";
