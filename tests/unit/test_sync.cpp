@@ -239,6 +239,13 @@ TEST_CASE("sync: quota keeps events and starred drives, rolls drives over oldest
     auto d = plan_quota({item(ItemKind::Drive, "20261104_080000", 100), item(ItemKind::Drive, "20261105_080000", 100)},
                         {}, 0, 150);
     CHECK(d.pending_verdict == std::vector<std::string>{"rolled over", ""});
+    CHECK_FALSE(d.over);
+  }
+  SECTION("events and starred items alone over the quota: every drive goes, the run says so") {
+    auto d = plan_quota({item(ItemKind::Drive, "20261104_080000", 10)}, existing, used, 140);
+    CHECK(d.over);
+    CHECK(d.pending_verdict == std::vector<std::string>{"left out"});
+    CHECK(d.victims.size() == 2);
   }
 }
 

@@ -254,7 +254,7 @@ int main(int argc, char** argv) {
       } else if (inv.format == nex::Format::Ndjson) {
         for (const auto& r : rows) *inv.out << r.to_json().dump() << '\n';
         *inv.out << rep.summary.to_json().dump() << '\n';
-      } else {
+      } else if (!rows.empty()) {  // a table of nothing says nothing: stay silent, like cp
         write_rows(inv, rows);
       }
     }
@@ -266,6 +266,8 @@ int main(int argc, char** argv) {
                 << (s.items_waiting ? ", " + std::to_string(s.items_waiting) + " waiting" : "") << "; "
                 << nex::format_size(s.bytes_sent) << " sent\n";
     if (s.items_left_out) inv.ctx.log->warn("{} item(s) left out: see the list (exit code 3)", s.items_left_out);
+    if (s.over_quota)
+      inv.ctx.log->warn("events, clips and starred items alone exceed the quota: footage waits (exit code 3)");
     return rep.exit_code();
   });
 }

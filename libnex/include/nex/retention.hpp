@@ -25,6 +25,9 @@ struct QuotaDecision {
   // "rolled over" (continuous footage older than what the quota keeps).
   std::vector<std::string> pending_verdict;
   std::vector<ItemRef> victims;  // items at the destination to roll over, oldest first
+  // What may not roll over (events, clips, starred items, leftovers) already
+  // takes more than the quota: footage waits, the run exits 3.
+  bool over = false;
 };
 
 // pending: items to upload, in upload order; existing: items at the

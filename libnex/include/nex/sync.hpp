@@ -115,6 +115,9 @@ struct SyncSummary {
   size_t files_present = 0;  // files found complete at the destination, not sent again
   size_t uploads_aborted = 0;  // stale multipart uploads aborted
   size_t requests_list = 0;  // LIST calls (a no-op run makes one)
+  // Events, clips and starred items alone exceed --quota: nothing more can go
+  // until some are deleted or the quota is raised (exit 3).
+  bool over_quota = false;
   double seconds = 0;
   ojson to_json() const;
 };

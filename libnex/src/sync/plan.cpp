@@ -451,6 +451,7 @@ QuotaDecision plan_quota(const std::vector<QuotaItem>& pending, const std::vecto
   for (const auto& e : existing)
     if (is_continuous(e.kind) && !e.starred) rollable += e.bytes;
   uint64_t fixed = used - std::min(used, rollable);
+  d.over = fixed > quota;
   // Events and clips first, in upload order.
   for (size_t i = 0; i < pending.size(); ++i) {
     if (is_continuous(pending[i].kind)) continue;

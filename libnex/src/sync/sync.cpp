@@ -151,12 +151,13 @@ ojson SyncSummary::to_json() const {
   j["files_present"] = files_present;
   j["uploads_aborted"] = uploads_aborted;
   j["list_requests"] = requests_list;
+  j["over_quota"] = over_quota;
   j["seconds"] = std::round(seconds * 1000.0) / 1000.0;
   return j;
 }
 
 int SyncReport::exit_code() const {
-  return summary.items_left_out || summary.items_failed ? kExitPartial : kExitOk;
+  return summary.items_left_out || summary.items_failed || summary.over_quota ? kExitPartial : kExitOk;
 }
 
 namespace {
@@ -681,7 +682,17 @@ struct Job {
       QuotaDecision d = plan_quota(pq, existing, u, quota);
       for (size_t j = 0; j < pending.size(); ++j) verdict[pending[j]] = d.pending_verdict[j];
       victims = d.victims;
+      report.summary.over_quota = d.over;
     }
+    // An item that rolls over is reported as such, not also as up to date.
+    std::map<std::string, ItemResult> held;
+    for (const auto& v : victims)
+      for (auto s = settled.begin(); s != settled.end(); ++s)
+        if (s->second.ref == v) {
+          held.emplace(v.folder(), std::move(s->second));
+          settled.erase(s);
+          break;
+        }
 
     if (o.dry_run) {
       for (const auto& v : victims) {
@@ -943,6 +954,8 @@ struct Job {
           emit(std::move(r));
         }
       up->finish();
+      for (auto& [folder, r] : held)
+        if (!gone.count(folder)) emit(std::move(r));
     } catch (...) {
       stop = std::current_exception();
     }
