@@ -39,10 +39,17 @@ expect_exit 0 nexsync card "$S3/a" --drives none --dry-run -vvv
 assert_not_contains "$WORK/err" "$AWS_SECRET_ACCESS_KEY"
 
 # --- the backup, then a no-op re-run: one LIST, nothing sent
-expect_exit 0 nexsync card "$S3/b" --drives full --format ndjson
+expect_exit 0 nexsync card "$S3/b" --drives full --format ndjson -vv
 assert_eq "$(summary items_uploaded)" 3
 total_parts=$(summary parts_sent)
 [ "$total_parts" -ge 8 ] || fail "the 62 MB segment was not sent in parts"
+# every object verified by HEAD; the server's ETags match the MD5s of what was
+# sent (radosgw computes them), the multipart ones as MD5 of the parts' MD5s
+grep -E 'verified s3://.*/footage/.*_1\.mp4: [0-9]+ bytes, sha256, ETag [0-9a-f]{32}-[0-9]+$' "$WORK/err" >/dev/null ||
+  { cat "$WORK/err"; fail "the multipart segment's ETag was not checked"; }
+grep -E 'verified s3://.*\.jpg: [0-9]+ bytes, sha256, ETag [0-9a-f]{32}$' "$WORK/err" >/dev/null ||
+  fail "a single PUT's ETag was not checked"
+assert_not_contains "$WORK/err" "verification failed"
 expect_exit 0 nexsync card "$S3/b" --drives full --format ndjson
 assert_eq "$(summary bytes_sent)" 0
 assert_eq "$(summary list_requests)" 1

@@ -1,15 +1,54 @@
 // Uploads to S3: one PUT with Content-MD5 for small files, multipart for
 // large ones (several parts in flight, Content-MD5 and the payload's SHA-256
 // per part, x-amz-meta-sha256 for the whole object), every part recorded in
-// the journal before the next step, every object verified by HEAD.
+// the journal before the next step, every object verified by HEAD: its size,
+// its x-amz-meta-sha256, and its ETag against the MD5s of what was sent.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <mutex>
 #include <set>
 
 #include "nex/error.hpp"
+#include "nex/sigv4.hpp"
 #include "sync/internal.hpp"
 
 namespace nex::sync {
 namespace {
+
+bool is_md5_hex(const std::string& s) {
+  return s.size() == 32 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The ETag S3 gives a single PUT: the hex MD5 of the body ("" when unknown).
+std::string put_etag(const s3::Digests& d) {
+  if (d.md5_base64.size() != 24) return {};
+  unsigned char raw[18];
+  if (EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(d.md5_base64.data()), 24) != 18) return {};
+  return sigv4::hex(raw, 16);
+}
+
+// The ETag S3 gives an object assembled from parts: the MD5 of the parts'
+// binary MD5s, then "-" and the number of parts ("" when a part's ETag is
+// not an MD5, as with SSE-KMS).
+std::string multipart_etag(const std::map<int, std::string>& part_etags) {
+  std::string bin;
+  for (const auto& [n, e] : part_etags) {
+    if (!is_md5_hex(e)) return {};
+    for (size_t i = 0; i < 32; i += 2) bin.push_back(static_cast<char>(std::stoi(e.substr(i, 2), nullptr, 16)));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bin.data(), bin.size(), md, &len, EVP_md5(), nullptr) != 1) return {};
+  return sigv4::hex(md, len) + "-" + std::to_string(part_etags.size());
+}
 
 class S3Uploader final : public Uploader {
  public:
@@ -81,10 +120,16 @@ class S3Uploader final : public Uploader {
               po.metadata["sha256"] = file->sha256;
               po.content_type = file->content_type;
               if (file->part_digests.size() == 1) po.digests = file->part_digests[0];
-              client(w).put_object(dest_.bucket(), key, s3::FileSlice{file->path, 0, file->size}, po);
+              const std::string put = client(w).put_object(dest_.bucket(), key, s3::FileSlice{file->path, 0, file->size}, po);
+              // A server whose ETag is the MD5 of the body (not one with SSE-KMS,
+              // say) lets HEAD prove the object is the bytes sent, parts included.
+              std::string want;
+              if (file->part_digests.size() == 1) want = put_etag(file->part_digests[0]);
+              if (!want.empty() && lower(put) == want) md5_etags_ = true;
+              else want.clear();
               stats_.bytes_sent += file->size;
               ++stats_.objects_sent;
-              verify(client(w), key, file->size, file->sha256);
+              verify(client(w), key, file->size, file->sha256, want);
               done(nullptr, file->sha256);
             } catch (...) {
               fail(std::current_exception(), done);
@@ -148,7 +193,10 @@ class S3Uploader final : public Uploader {
     return *c;
   }
 
-  void verify(s3::Client& c, const std::string& key, uint64_t size, const std::string& sha) {
+  // want_etag: what the server's ETag must be when it computed it from the
+  // bytes it stored ("" to skip: unknown, or not an MD5 on this server).
+  void verify(s3::Client& c, const std::string& key, uint64_t size, const std::string& sha,
+              const std::string& want_etag) {
     auto info = c.head_object(dest_.bucket(), key);
     if (!info)
       throw s3::Error(s3::ErrorKind::Protocol, 0, "", "s3://" + dest_.bucket() + "/" + key +
@@ -160,6 +208,13 @@ class S3Uploader final : public Uploader {
                           std::to_string(info->size) + " bytes, sha256 " +
                           (it == info->metadata.end() ? std::string("none") : it->second.substr(0, 16)) +
                           "; expected " + std::to_string(size) + " bytes, " + sha.substr(0, 16) + ")");
+    const std::string have = lower(info->etag);
+    if (!want_etag.empty() && have != lower(want_etag))
+      throw s3::Error(s3::ErrorKind::Integrity, 0, "",
+                      "s3://" + dest_.bucket() + "/" + key + ": verification failed (the server's ETag " + have +
+                          " is not the MD5 of what was sent, " + want_etag + ")");
+    ctx_.log->debug("verified s3://{}/{}: {} bytes, sha256{}", dest_.bucket(), key, size,
+                    want_etag.empty() ? "" : ", ETag " + want_etag);
   }
 
   void fail(std::exception_ptr e, const Done& done) {
@@ -249,8 +304,10 @@ class S3Uploader final : public Uploader {
       check_running();
       std::optional<s3::Digests> d;
       if (static_cast<size_t>(n) <= st->f.part_digests.size()) d = st->f.part_digests[static_cast<size_t>(n - 1)];
+      if (!d) d = s3::digest_file(s3::FileSlice{st->f.path, off, len}, true);
       std::string etag = client(w).upload_part(dest_.bucket(), st->key, st->upload_id, n,
                                                s3::FileSlice{st->f.path, off, len}, d);
+      if (lower(etag) == put_etag(*d)) md5_etags_ = true;
       journal_.part_done(st->key, st->upload_id, n, etag);
       fault_point("after-part");
       stats_.bytes_sent += len;
@@ -280,7 +337,12 @@ class S3Uploader final : public Uploader {
       journal_.ended(st->key, st->upload_id);
       ++stats_.objects_sent;
       fault_point("after-complete");
-      verify(client(w), st->key, st->f.size, st->f.sha256);
+      std::map<int, std::string> part_etags;
+      {
+        std::lock_guard lock(st->mu);
+        part_etags = st->etags;
+      }
+      verify(client(w), st->key, st->f.size, st->f.sha256, md5_etags_ ? multipart_etag(part_etags) : std::string());
       st->done(nullptr, st->f.sha256);
     } catch (...) {
       fail_file(st, std::current_exception());
@@ -296,6 +358,7 @@ class S3Uploader final : public Uploader {
   std::vector<std::unique_ptr<s3::Client>> clients_;
   mutable std::mutex err_mu_;
   std::exception_ptr fatal_;
+  std::atomic<bool> md5_etags_{false};  // a PUT's ETag was the MD5 of its body
 };
 
 }  // namespace
