@@ -29,11 +29,13 @@ upstream=${AWS_ENDPOINT_URL#http://}
 direct=$AWS_ENDPOINT_URL
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
-# A road-only Pro: one parking incident (a 20 MB clip: 4 parts of 5 MiB) and
-# a short drive sent as original segments (video, thumbnail, .gps, .acc).
+# A road-only Pro: one parking incident (a 6 s clip, 2 parts of 5 MiB) and a
+# 10 s drive sent as original segments (video in 2 parts, thumbnail, .gps,
+# .acc). Small on purpose: radosgw's memstore is shared by every S3 test of
+# the run and frees deleted objects only later (garbage collection).
 nexsim init card --model pro --capacity 8G --serial FLT-1 -q
-nexsim park card --start 2026-11-21T20:00:00 --duration 1h --incident impact@10m -q >/dev/null
-nexsim drive card --start 2026-11-22T08:00:00 --duration 30s -q >/dev/null
+nexsim park card --start 2026-11-21T20:00:00 --duration 1h --incident impact@10m --clip-length 6s -q >/dev/null
+nexsim drive card --start 2026-11-22T08:00:00 --duration 10s -q >/dev/null
 opts=(--drives full --part-size 5M -j 2)
 
 # The reference: a fault-free backup into a folder; every file key, size and
@@ -45,6 +47,7 @@ done | sort > ref.files
 nitems=$(find ref/FLT-1 -mindepth 3 -name '*.json' | wc -l)
 [ "$nitems" -eq 2 ] || fail "the reference backup has $nitems items, expected 2"
 [ "$(wc -l < ref.files)" -ge 5 ] || fail "the reference lists only $(wc -l < ref.files) files"
+[ "$(awk '$2 > 5242880' ref.files | wc -l)" -ge 2 ] || fail "no file is large enough for a multipart upload"
 
 # check_backup DEST TAG: every item whose manifest is on the server is there,
 # byte for byte as in the reference; prints how many items there are.
@@ -139,6 +142,9 @@ for i in 0 1 2; do fault_run $((base + i)) 6 --rate 0.15 --stall 4; done
 fault_run $((base + 3)) 5 --rate 0.2 --kinds stall --stall 4
 # Truncated and reset answers: the server acted, the client did not hear it.
 fault_run $((base + 4)) 5 --rate 0.3 --kinds truncate,reset-mid-response,reset-mid-request
+# Bodies changed on the way (one byte flipped): the server's SHA-256 check
+# refuses them (the item fails: exit 3) or a retry gets through; never stored.
+fault_run $((base + 8)) 3 --rate 0.3 --kinds corrupt
 # Harsh: half the requests broken, 2 attempts each: runs end 1 or 3 (or 0).
 for i in 5 6; do fault_run $((base + i)) 2 --rate 0.5 --stall 4; done
 # The server goes away for 3 s after the 12th request and comes back.
@@ -166,7 +172,10 @@ expect_exit 0 nexsync card "$S3/kill" "${opts[@]}" --format ndjson
 assert_eq "$(tail -1 "$WORK/out" | jq -r '.items_failed')" 0 "(after the kills)"
 assert_eq "$(check_backup "$S3/kill" kill-after | tail -1)" "$nitems" "(after the kills)"
 echo "nexsync s3: killed $kills of 4 runs (seed $base); the re-run completed"
+nexsync rm --items items-kill-after -y -q >/dev/null 2>&1 || true
+{ nexls "$S3/timing" --events --format ndjson; nexls "$S3/timing" --format ndjson; } 2>/dev/null |
+  nexsync rm --items - -y -q >/dev/null 2>&1 || true
 
-echo "fault runs: 8 seeds from $base, $total_faults faults injected; exits:$outcomes" \
+echo "fault runs: 9 seeds from $base, $total_faults faults injected; exits:$outcomes" \
   "(0: ${outcome[0]:-0}, 3: ${outcome[3]:-0}, 1: ${outcome[1]:-0})"
 echo "faults s3: ok"

@@ -17,6 +17,9 @@ For each request it decides, from the seed alone, whether to break it and how:
   stall               read the request, answer nothing for --stall seconds, then RST
   500 / 503 / slowdown  answer HTTP 500 InternalError, 503 ServiceUnavailable or
                       503 SlowDown (S3 error XML) without forwarding
+  corrupt             forward the request with one byte of its body flipped
+                      (requests without a body pass unharmed); not in the
+                      default --kinds
 
 The decision is a hash of (seed, method, path without --strip, the query
 without upload ids and tokens, how many times that request was seen), so it
@@ -45,7 +48,7 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 KINDS = ["reset-before", "reset-mid-request", "reset-mid-response", "truncate",
-         "stall", "500", "503", "slowdown"]
+         "stall", "500", "503", "slowdown", "corrupt"]
 # Query parameters whose values differ from run to run (server-made ids).
 VOLATILE = {"uploadId", "continuation-token", "upload-id-marker", "key-marker",
             "x-id"}
@@ -183,20 +186,28 @@ class Proxy:
             n -= len(chunk)
         return buf
 
-    def forward_body(self, client, up, buf, n, limit=None):
-        """Copies n body bytes client -> upstream (stops after `limit` bytes)."""
+    def forward_body(self, client, up, buf, n, limit=None, flip=None):
+        """Copies n body bytes client -> upstream (stops after `limit` bytes;
+        the byte at offset `flip` is inverted)."""
         sent = 0
         stop = n if limit is None else min(n, limit)
+
+        def send(data):
+            if flip is not None and sent <= flip < sent + len(data):
+                data = bytearray(data)
+                data[flip - sent] ^= 0xFF
+            up.sendall(data)
+
         take = min(stop, len(buf))
         if take:
-            up.sendall(buf[:take])
+            send(buf[:take])
             sent += take
         rest = buf[min(n, len(buf)):]
         while sent < stop:
             chunk = client.recv(min(stop - sent, 1 << 20))
             if not chunk:
                 raise OSError("client closed mid-body")
-            up.sendall(chunk)
+            send(chunk)
             sent += len(chunk)
         return rest
 
@@ -283,7 +294,8 @@ class Proxy:
                 self.rst(up)
                 self.rst(client)
                 return False
-            self.forward_body(client, up, buf, clen)
+            flip = int(clen * frac) if kind == "corrupt" and clen > 0 else None
+            self.forward_body(client, up, buf, clen, flip=flip)
             rhead, rbuf = self.read_head(up, b"")
             if rhead is None:
                 self.rst(client)
@@ -389,7 +401,7 @@ def main():
     p.add_argument("--port-file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rate", type=float, default=0.0, help="chance a request is broken")
-    p.add_argument("--kinds", default=",".join(KINDS))
+    p.add_argument("--kinds", default=",".join(k for k in KINDS if k != "corrupt"))
     p.add_argument("--stall", type=float, default=4.0, help="seconds a stalled request hangs")
     p.add_argument("--strip", default="", help="text removed from requests before hashing")
     p.add_argument("--max-faults", type=int, default=-1)
