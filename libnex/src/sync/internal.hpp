@@ -3,6 +3,7 @@
 // which order, under which quota), the local state (hash cache and what is
 // known to be backed up, so that a no-op run needs one LIST), and the
 // uploaders (S3 multipart with the journal; local folder copies).
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,6 +67,21 @@ std::string sha256_hex(std::string_view data);
 std::string utc_now_iso();
 
 // Whole-file SHA-256 and, for multipart, each part's SHA-256 + MD5, in one read.
+// An OpenSSL digest in progress (SHA-256, MD5, ...), finished once as hex or base64.
+class Evp {
+ public:
+  explicit Evp(const EVP_MD* md);
+  ~Evp();
+  Evp(const Evp&) = delete;
+  Evp& operator=(const Evp&) = delete;
+  void update(const void* p, size_t n);
+  std::string hex();
+  std::string b64();
+
+ private:
+  EVP_MD_CTX* c_;
+};
+
 struct FileDigests {
   std::string sha256;
   std::vector<s3::Digests> parts;  // empty unless part_size > 0

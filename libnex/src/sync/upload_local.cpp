@@ -14,26 +14,6 @@
 namespace nex::sync {
 namespace {
 
-class Sha {
- public:
-  Sha() : c_(EVP_MD_CTX_new()) {
-    if (!c_ || EVP_DigestInit_ex(c_, EVP_sha256(), nullptr) != 1) throw std::runtime_error("SHA-256 unavailable");
-  }
-  ~Sha() { EVP_MD_CTX_free(c_); }
-  Sha(const Sha&) = delete;
-  Sha& operator=(const Sha&) = delete;
-  void update(const void* p, size_t n) { EVP_DigestUpdate(c_, p, n); }
-  std::string hex() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(c_, out, &len);
-    return sigv4::hex(out, len);
-  }
-
- private:
-  EVP_MD_CTX* c_;
-};
-
 // Copies from -> to (created), hashing what is written; fsyncs. Returns the SHA-256.
 std::string copy_hashing(const fs::path& from, const fs::path& to, uint64_t expect_size, const Context& ctx,
                          UploadStats& stats) {
@@ -46,7 +26,7 @@ std::string copy_hashing(const fs::path& from, const fs::path& to, uint64_t expe
   const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out < 0) throw IoError("cannot create " + to.string() + ": " + errno_text(errno));
   FdCloser cout{out};
-  Sha sha;
+  Evp sha(EVP_sha256());
   std::vector<char> buf(1 << 20);
   uint64_t pos = 0;
   for (;;) {

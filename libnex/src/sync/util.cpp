@@ -47,35 +47,29 @@ std::string utc_now_iso() {
   return buf;
 }
 
-namespace {
-
-struct Evp {
-  EVP_MD_CTX* c = EVP_MD_CTX_new();
-  explicit Evp(const EVP_MD* md) {
-    if (!c || EVP_DigestInit_ex(c, md, nullptr) != 1) throw std::runtime_error("OpenSSL digest unavailable");
+Evp::Evp(const EVP_MD* md) : c_(EVP_MD_CTX_new()) {
+  if (!c_ || EVP_DigestInit_ex(c_, md, nullptr) != 1) {
+    EVP_MD_CTX_free(c_);
+    throw std::runtime_error("OpenSSL digest unavailable");
   }
-  ~Evp() { EVP_MD_CTX_free(c); }
-  Evp(const Evp&) = delete;
-  Evp& operator=(const Evp&) = delete;
-  void update(const void* p, size_t n) { EVP_DigestUpdate(c, p, n); }
-  std::string hex() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(c, out, &len);
-    return sigv4::hex(out, len);
-  }
-  std::string b64() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(c, out, &len);
-    std::string s(4 * ((len + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(s.data()), out, static_cast<int>(len));
-    s.resize(static_cast<size_t>(n));
-    return s;
-  }
-};
-
-}  // namespace
+}
+Evp::~Evp() { EVP_MD_CTX_free(c_); }
+void Evp::update(const void* p, size_t n) { EVP_DigestUpdate(c_, p, n); }
+std::string Evp::hex() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(c_, out, &len);
+  return sigv4::hex(out, len);
+}
+std::string Evp::b64() {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(c_, out, &len);
+  std::string s(4 * ((len + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(s.data()), out, static_cast<int>(len));
+  s.resize(static_cast<size_t>(n));
+  return s;
+}
 
 FileDigests digest_file_parts(const fs::path& path, uint64_t size, uint64_t part_size,
                               const Context& ctx) {
