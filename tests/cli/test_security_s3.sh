@@ -59,11 +59,13 @@ expect_exit 1 "${noenv[@]}" nexls "$S3/e" -vvv; keep
 # nothing anywhere: outputs, logs, the journal, state and cut clips
 for f in log-*.out log-*.err; do
   ! grep -qF "$secret" "$f" || fail "$f shows the secret key"
+  ! grep -qF "$access" "$f" || fail "$f shows the access key id"
   ! grep -q 'Signature=\|Credential=\|AWS4-HMAC-SHA256\|[Aa]uthorization:' "$f" || fail "$f shows a request signature"
 done
 ! grep -rqF "$secret" state || fail "the work directory holds the secret key"
+! grep -rqF "$access" state || fail "the work directory holds the access key id"
 ! grep -rq 'Signature=\|Credential=' state || fail "the work directory holds a signature"
-echo "credentials: $n runs at -vvv (ok, wrong secret, server down, config file), no secret or signature in any output"
+echo "credentials: $n runs at -vvv (ok, wrong secret, server down, config file), no secret, access key id or signature in any output or the work dir"
 
 # --- hostile manifests: keys that leave the item
 put() { python3 "$harness/s3put.py" "$NEX_S3_BUCKET" "$1" "$2" >/dev/null || fail "cannot plant $1"; }
@@ -98,6 +100,16 @@ done
 jq '.files[0].key = "events/20200101_000000_other/road.mp4"' "$m" > evil.json
 put "$run/evilx/SEC-1/events/$pk/event.json" evil.json
 expect_exit 3 nexsync pull "$S3/evilx/SEC-1/events/$pk" --to pullx
+# object keys on the server that climb out ('..' components; radosgw stores them as given)
+for key in "events/../event.json" "events/../../../../outside/event.json" "events/a/../../b/event.json"; do
+  put "$run/evilk/SEC-1/$key" "$m"
+done
+expect_exit 0 nexls "$S3/evilk" --events --format ndjson
+assert_not_contains "$WORK/out" '\.\.'
+for loc in "$S3/evilk/SEC-1/events/../../../../outside" "$S3/evilk/SEC-1/events/a/../../b" "$S3/evilk/SEC-1/events/.."; do
+  expect_exit 2 nexsync pull "$loc" --to pullk
+done
+[ ! -e pullk ] || fail "a pull of a climbing key wrote something"
 echo "hostile manifests: $i keys refused by pull (S3 and folder), nexls reports them, nothing written outside"
 
 # --- TLS: certificates are verified by default
