@@ -302,12 +302,28 @@ TEST_CASE("s3: 503 SlowDown and 500 are retried with the whole body again", "[s3
     CHECK(r.method == "PUT");
     CHECK(r.target == "/b/dir/a%20b%2Bc.mp4");
     CHECK(r.body == body);
-    CHECK(r.headers.at("x-amz-content-sha256") == nex::sigv4::sha256_hex(body));
+    // Content-MD5 (signed) vouches for the body, which goes unsigned: one hash a byte.
+    CHECK(r.headers.at("x-amz-content-sha256") == "UNSIGNED-PAYLOAD");
     CHECK(r.headers.at("content-md5") == digest_memory(body).md5_base64);
     CHECK(r.headers.at("authorization").find("SignedHeaders=content-md5;host;x-amz-content-sha256;x-amz-date,") !=
           std::string::npos);
     CHECK(r.headers.at("authorization").find("fake-secret") == std::string::npos);
   }
+}
+
+TEST_CASE("s3: without Content-MD5 the payload's SHA-256 is signed", "[s3]") {
+  FakeS3 server({{200, {"ETag: \"d41d8cd98f00b204e9800998ecf8427e\""}, ""}});
+  auto cfg = fake_config(server);
+  cfg.content_md5 = false;
+  Client c(cfg);
+  std::string body = random_bytes(100000, 3);
+  c.put_object("b", "k", std::string_view(body));
+  auto seen = server.seen();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].headers.at("x-amz-content-sha256") == nex::sigv4::sha256_hex(body));
+  CHECK(seen[0].headers.count("content-md5") == 0);
+  CHECK(seen[0].headers.at("authorization").find("SignedHeaders=host;x-amz-content-sha256;x-amz-date,") !=
+        std::string::npos);
 }
 
 TEST_CASE("s3: retries stop after max_attempts", "[s3]") {

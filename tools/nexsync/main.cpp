@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       "  nexsync pull s3://b/p/PRO-1/events/20261120_081810_hard-brake --to ./evidence\n"
       "  nexsync star --from s3://b/p 20261120_081200\n"
       "\n"
-      "S3: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or s3.* in the config).\n"
+      "S3: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_CA_BUNDLE\n"
+      "    (or s3.* in the config).\n"
       "Exit codes: 0 done, 1 error, 2 usage, 3 items left out (quota) or failed, 130 interrupted.\n");
 
   // nexsync CARD DEST
@@ -96,7 +97,8 @@ int main(int argc, char** argv) {
   app.add_option("--retries", retries_s, "Attempts per request (default 5)")->type_name("N")
       ->group("Transfer");
   auto* md5_flag = app.add_flag("--content-md5,!--no-content-md5", content_md5,
-                                "S3: send Content-MD5 with every PUT and part (default; the signed SHA-256 is always checked)")
+                                "S3: the server checks each PUT and part by Content-MD5 (default) or, with\n"
+                                "--no-content-md5, by the signed SHA-256 of its payload")
                        ->group("Transfer");
   app.add_option("--work-dir", work_dir, "Journal, state and cut clips (default ~/.cache/nex/sync)")->type_name("DIR")
       ->group("Transfer");

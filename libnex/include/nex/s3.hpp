@@ -140,9 +140,9 @@ struct Digests {
   std::string md5_base64;  // base64 MD5 (Content-MD5), empty if not computed
 };
 
-// Both digests in one read of the slice (1 MiB at a time). Throws IoError.
-Digests digest_file(const FileSlice& slice, bool with_md5 = true);
-Digests digest_memory(std::string_view data, bool with_md5 = true);
+// The digests asked for, in one read of the slice (1 MiB at a time). Throws IoError.
+Digests digest_file(const FileSlice& slice, bool with_md5 = true, bool with_sha = true);
+Digests digest_memory(std::string_view data, bool with_md5 = true, bool with_sha = true);
 
 struct PutOptions {
   Metadata metadata;         // sent as x-amz-meta-*; names [a-z0-9-_], printable ASCII values
@@ -185,7 +185,8 @@ class Client {
   // Throws Error (NoSuchBucket, AccessDenied, ...) unless the bucket is usable.
   void head_bucket(std::string_view bucket);
 
-  // Single PUT with Content-MD5 and the payload's real SHA-256. Returns the ETag.
+  // Single PUT with Content-MD5 (payload UNSIGNED-PAYLOAD) or, with content_md5
+  // off, the payload's real SHA-256 signed. Returns the ETag.
   std::string put_object(std::string_view bucket, std::string_view key, const FileSlice& body,
                          const PutOptions& options = {});
   std::string put_object(std::string_view bucket, std::string_view key, std::string_view data,

@@ -144,10 +144,12 @@ void open_slice(const FileSlice& slice, OpenSlice& out) {
 struct Hashers {
   EVP_MD_CTX* sha = nullptr;
   EVP_MD_CTX* md5 = nullptr;
-  explicit Hashers(bool with_md5) {
-    sha = EVP_MD_CTX_new();
-    if (!sha || EVP_DigestInit_ex(sha, EVP_sha256(), nullptr) != 1)
-      throw std::runtime_error("SHA-256 unavailable");
+  Hashers(bool with_md5, bool with_sha) {
+    if (with_sha) {
+      sha = EVP_MD_CTX_new();
+      if (!sha || EVP_DigestInit_ex(sha, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 unavailable");
+    }
     if (with_md5) {
       md5 = EVP_MD_CTX_new();
       if (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), nullptr) != 1)
@@ -159,15 +161,17 @@ struct Hashers {
     EVP_MD_CTX_free(md5);
   }
   void update(const void* p, std::size_t n) {
-    EVP_DigestUpdate(sha, p, n);
+    if (sha) EVP_DigestUpdate(sha, p, n);
     if (md5) EVP_DigestUpdate(md5, p, n);
   }
   Digests finish() {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     Digests d;
-    EVP_DigestFinal_ex(sha, out, &len);
-    d.sha256_hex = sigv4::hex(out, len);
+    if (sha) {
+      EVP_DigestFinal_ex(sha, out, &len);
+      d.sha256_hex = sigv4::hex(out, len);
+    }
     if (md5) {
       EVP_DigestFinal_ex(md5, out, &len);
       d.md5_base64 = detail::base64(out, len);
@@ -176,8 +180,8 @@ struct Hashers {
   }
 };
 
-Digests digest_open(const OpenSlice& f, bool with_md5) {
-  Hashers h(with_md5);
+Digests digest_open(const OpenSlice& f, bool with_md5, bool with_sha) {
+  Hashers h(with_md5, with_sha);
   std::vector<char> buf(kIoBuffer);
   std::uint64_t done = 0;
   while (done < f.length) {
@@ -403,14 +407,14 @@ const char* to_string(ErrorKind kind) noexcept {
   return "?";
 }
 
-Digests digest_file(const FileSlice& slice, bool with_md5) {
+Digests digest_file(const FileSlice& slice, bool with_md5, bool with_sha) {
   OpenSlice f;
   open_slice(slice, f);
-  return digest_open(f, with_md5);
+  return digest_open(f, with_md5, with_sha);
 }
 
-Digests digest_memory(std::string_view data, bool with_md5) {
-  Hashers h(with_md5);
+Digests digest_memory(std::string_view data, bool with_md5, bool with_sha) {
+  Hashers h(with_md5, with_sha);
   h.update(data.data(), data.size());
   return h.finish();
 }
@@ -727,6 +731,21 @@ struct Client::Impl {
     if (key.size() > 1024) throw UsageError("S3 object key longer than 1024 bytes");
   }
 
+  // What vouches for an upload's body. With Content-MD5 the server checks
+  // the MD5 (signed as a header) and the payload goes as UNSIGNED-PAYLOAD:
+  // each byte is hashed once for the request, not twice. Without it the
+  // payload's SHA-256 is signed and the server checks that.
+  void body_digests(Call& c, const Digests& d) const {
+    if (cfg.content_md5 && !d.md5_base64.empty()) {
+      c.headers.emplace_back("Content-MD5", d.md5_base64);
+      c.payload_hash = "UNSIGNED-PAYLOAD";
+    } else if (!d.sha256_hex.empty()) {
+      c.payload_hash = d.sha256_hex;
+    } else {
+      throw std::logic_error("an upload without a digest of its body");
+    }
+  }
+
   std::string put(std::string_view bucket, std::string_view key, Source& src,
                   const Digests& d, const PutOptions& o) {
     check_names(bucket, key, true);
@@ -737,8 +756,7 @@ struct Client::Impl {
     c.bucket = bucket;
     c.key = key;
     c.source = &src;
-    c.payload_hash = d.sha256_hex;
-    if (cfg.content_md5 && !d.md5_base64.empty()) c.headers.emplace_back("Content-MD5", d.md5_base64);
+    body_digests(c, d);
     if (!o.content_type.empty()) c.headers.emplace_back("Content-Type", o.content_type);
     for (const auto& [k, v] : o.metadata) c.headers.emplace_back("x-amz-meta-" + k, v);
     Response r = perform(c);
@@ -783,7 +801,7 @@ std::string Client::put_object(std::string_view bucket, std::string_view key,
                                const FileSlice& body, const PutOptions& options) {
   OpenSlice f;
   open_slice(body, f);
-  Digests d = options.digests ? *options.digests : digest_open(f, impl_->cfg.content_md5);
+  Digests d = options.digests ? *options.digests : digest_open(f, impl_->cfg.content_md5, !impl_->cfg.content_md5);
   Source src;
   src.fd = f.fd;
   src.offset = f.offset;
@@ -965,7 +983,7 @@ std::string Client::upload_part(std::string_view bucket, std::string_view key,
                      " is outside 1..10000");
   OpenSlice f;
   open_slice(body, f);
-  Digests d = digests ? *digests : digest_open(f, impl_->cfg.content_md5);
+  Digests d = digests ? *digests : digest_open(f, impl_->cfg.content_md5, !impl_->cfg.content_md5);
   Source src;
   src.fd = f.fd;
   src.offset = f.offset;
@@ -979,9 +997,7 @@ std::string Client::upload_part(std::string_view bucket, std::string_view key,
   c.key = key;
   c.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", std::string(upload_id)}};
   c.source = &src;
-  c.payload_hash = d.sha256_hex;
-  if (impl_->cfg.content_md5 && !d.md5_base64.empty())
-    c.headers.emplace_back("Content-MD5", d.md5_base64);
+  impl_->body_digests(c, d);
   Response r = impl_->perform(c);
   std::string etag = detail::unquote(r.header("etag"));
   if (etag.empty())

@@ -304,7 +304,9 @@ class S3Uploader final : public Uploader {
       check_running();
       std::optional<s3::Digests> d;
       if (static_cast<size_t>(n) <= st->f.part_digests.size()) d = st->f.part_digests[static_cast<size_t>(n - 1)];
-      if (!d) d = s3::digest_file(s3::FileSlice{st->f.path, off, len}, true);
+      // The MD5 always (Content-MD5, and the ETag check); the SHA-256 only
+      // when it is what the request signs.
+      if (!d) d = s3::digest_file(s3::FileSlice{st->f.path, off, len}, true, !s_.content_md5);
       std::string etag = client(w).upload_part(dest_.bucket(), st->key, st->upload_id, n,
                                                s3::FileSlice{st->f.path, off, len}, d);
       if (lower(etag) == put_etag(*d)) md5_etags_ = true;

@@ -82,13 +82,15 @@ FileDigests digest_file_parts(const fs::path& path, uint64_t size, uint64_t part
   Evp whole(EVP_sha256());
   std::unique_ptr<Evp> psha, pmd5;
   FileDigests out;
+  // One part covering the whole file shares the whole file's SHA-256.
+  const bool one_part = part_size >= size;
   auto start_part = [&] {
-    psha = std::make_unique<Evp>(EVP_sha256());
+    if (!one_part) psha = std::make_unique<Evp>(EVP_sha256());
     pmd5 = std::make_unique<Evp>(EVP_md5());
   };
   auto end_part = [&] {
     s3::Digests d;
-    d.sha256_hex = psha->hex();
+    if (psha) d.sha256_hex = psha->hex();
     d.md5_base64 = pmd5->b64();
     out.parts.push_back(std::move(d));
     psha.reset();
@@ -107,7 +109,7 @@ FileDigests digest_file_parts(const fs::path& path, uint64_t size, uint64_t part
     if (r == 0) throw IoError(path.string() + " shrank while it was read");
     whole.update(buf.data(), static_cast<size_t>(r));
     if (part_size) {
-      psha->update(buf.data(), static_cast<size_t>(r));
+      if (psha) psha->update(buf.data(), static_cast<size_t>(r));
       pmd5->update(buf.data(), static_cast<size_t>(r));
     }
     pos += static_cast<uint64_t>(r);
@@ -118,6 +120,8 @@ FileDigests digest_file_parts(const fs::path& path, uint64_t size, uint64_t part
   }
   if (part_size && size == 0) end_part();
   out.sha256 = whole.hex();
+  if (one_part)
+    for (auto& p : out.parts) p.sha256_hex = out.sha256;
   return out;
 }
 
