@@ -311,6 +311,24 @@ TEST_CASE("s3: 503 SlowDown and 500 are retried with the whole body again", "[s3
   }
 }
 
+TEST_CASE("s3: a body damaged on the way is sent once more, a second mismatch is final", "[s3]") {
+  FakeS3 server({{400, {}, error_xml("BadDigest", "The Content-MD5 you specified did not match what we received.")},
+                 {200, {"ETag: \"d41d8cd98f00b204e9800998ecf8427e\""}, ""},
+                 {400, {}, error_xml("BadDigest")},
+                 {400, {}, error_xml("BadDigest")}});
+  Client c(fake_config(server));
+  std::string body = random_bytes(1000, 5);
+  CHECK(c.put_object("b", "k", std::string_view(body)) == "d41d8cd98f00b204e9800998ecf8427e");
+  CHECK(server.seen().size() == 2);
+  try {
+    c.put_object("b", "k2", std::string_view(body));
+    FAIL("a second BadDigest must be final");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::Integrity);
+  }
+  CHECK(server.seen().size() == 4);
+}
+
 TEST_CASE("s3: without Content-MD5 the payload's SHA-256 is signed", "[s3]") {
   FakeS3 server({{200, {"ETag: \"d41d8cd98f00b204e9800998ecf8427e\""}, ""}});
   auto cfg = fake_config(server);

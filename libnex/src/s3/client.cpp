@@ -701,7 +701,10 @@ struct Client::Impl {
       } catch (const Error& e) {
         err.emplace(e);
       }
-      if (!err->retryable() || attempt >= max) throw *err;
+      // A body the server got damaged (BadDigest, XAmzContentSHA256Mismatch)
+      // is sent once more; a second mismatch means the file itself changes.
+      const bool resend = err->kind() == ErrorKind::Integrity && err->http_status() > 0 && attempt == 1;
+      if ((!err->retryable() && !resend) || attempt >= max) throw *err;
       wait_before_retry(c, *err, attempt);
     }
   }
