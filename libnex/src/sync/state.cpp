@@ -2,10 +2,12 @@
 // Losing it costs time (hashing again, reading manifests), never correctness:
 // everything it says is checked against the destination's listing.
 #include <chrono>
+#include <stdexcept>
 
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
 #include "nex/output.hpp"
+#include "nex/json_number.hpp"
 #include "sync/internal.hpp"
 
 namespace nex::sync {
@@ -27,23 +29,34 @@ SyncState::SyncState(fs::path file) : file_(std::move(file)) {
   } catch (const Error&) {
     return;
   }
-  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1) return;
+  if (j.is_discarded() || !j.is_object() || !j.contains("version") || json_int64(j["version"]) != 1) return;
+  // Checked numbers: the state file is ours, but a torn or edited one must
+  // not become undefined behaviour (get<uint64_t>() of 1e300 is).
+  auto u64 = [](const ojson& v) {
+    auto x = json_uint64(v);
+    if (!x) throw std::invalid_argument("state: not a whole number");
+    return *x;
+  };
+  auto i64 = [](const ojson& v) {
+    auto x = json_int64(v);
+    if (!x) throw std::invalid_argument("state: not a whole number");
+    return *x;
+  };
   try {
     for (auto& [path, h] : j.at("hashes").items())
-      hashes_[path] = {h.at("size").get<uint64_t>(), h.at("mtime").get<int64_t>(),
-                       h.at("sha256").get<std::string>()};
+      hashes_[path] = {u64(h.at("size")), i64(h.at("mtime")), h.at("sha256").get<std::string>()};
     for (auto& [folder, it] : j.at("items").items()) {
       ItemRecord r;
       r.recipe = it.at("recipe").get<std::string>();
-      r.manifest_size = it.at("manifest_size").get<uint64_t>();
-      for (const auto& f : it.at("files")) r.files.emplace_back(f.at(0).get<std::string>(), f.at(1).get<uint64_t>());
+      r.manifest_size = u64(it.at("manifest_size"));
+      for (const auto& f : it.at("files")) r.files.emplace_back(f.at(0).get<std::string>(), u64(f.at(1)));
       items_[folder] = std::move(r);
     }
     if (j.contains("manifests"))
       for (auto& [key, m] : j.at("manifests").items())
-        manifests_[key] = {m.at("size").get<uint64_t>(), m.at("etag").get<std::string>(),
+        manifests_[key] = {u64(m.at("size")), m.at("etag").get<std::string>(),
                            m.at("text").get<std::string>()};
-  } catch (const ojson::exception&) {
+  } catch (const std::exception&) {  // ojson's type errors and ours: start afresh
     hashes_.clear();
     items_.clear();
     manifests_.clear();
