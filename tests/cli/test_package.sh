@@ -10,7 +10,7 @@ for cmd in cpack dpkg-deb dpkg-shlibdeps man cmake; do
 done
 [ -d "$build/man" ] || { echo "no generated docs (python3 missing at build time)" >&2; exit 125; }
 # The test build is instrumented: the installed programs are too.
-export ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0"
+export ASAN_OPTIONS="detect_leaks=1:verify_asan_link_order=0"
 
 # cpack installs the build tree into its own staging folder; keep it in $WORK.
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$WORK/pkg" >"$WORK/cpack.log" 2>&1 ||
