@@ -46,6 +46,10 @@ struct Unit {
 class CardState {
  public:
   CardState(const fs::path& card, const Context& ctx) : root_(card), ctx_(ctx) {
+    // What an earlier run killed mid-write left behind: never footage.
+    for (const fs::path& dir : {card, card / "drive", card / "sos"})
+      for (const auto& name : remove_stale_temps(dir))
+        ctx.log->info("removed {}: left by an interrupted run", (dir / name).string());
     ScanOptions so;
     so.read_gps = false;
     so.probe_media = true;

@@ -68,6 +68,9 @@ done
 # the card takes the next drive
 expect_exit 0 nexsim drive card --start 2026-11-20T20:00:00 --duration 1m -q
 card_ok card
+# ... and cleared what the killed runs left behind
+stray=$(find card -name '.*.tmp-*' | head -3)
+[ -z "$stray" ] || fail "temporary files of killed nexsim runs are still on the card: $stray"
 echo "nexsim: killed $sim_kills of $KILLS runs; the card stayed intact"
 
 # --- nexcut: a clip interrupted at a random point, then the same clip made whole

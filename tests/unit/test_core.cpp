@@ -1,10 +1,18 @@
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
 #include <sstream>
 
 #include "nex/camera.hpp"
 #include "nex/config.hpp"
 #include "nex/error.hpp"
+#include "nex/fsutil.hpp"
 #include "nex/models.hpp"
 #include "nex/naming.hpp"
 #include "nex/output.hpp"
@@ -182,4 +190,28 @@ TEST_CASE("rotation deletes only the oldest, just enough", "[rotation]") {
   CHECK(*plan_rotation(sizes, 60, 70, 100) == 2);
   CHECK(*plan_rotation(sizes, 60, 71, 100) == 3);
   CHECK_FALSE(plan_rotation(sizes, 60, 101, 100));
+}
+
+TEST_CASE("stale temporary files of dead writers are removed, live ones and footage kept", "[core]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("nex-stale-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  REQUIRE(dead > 0);
+  ::waitpid(dead, nullptr, 0);
+  const std::string d = std::to_string(dead), me = std::to_string(::getpid());
+  for (const std::string& name : std::vector<std::string>{".20261120_081200_1.mp4.tmp-" + d, "..20261120_081200_1.mp4.tmp-" + d + ".tmp-" + d + "-0",
+                                 ".events.ndjson.tmp-" + me, ".camera.yaml.tmp-1", "20261120_081200_1.mp4",
+                                 "notes.tmp-" + d, ".hidden"})
+    std::ofstream(dir / name) << "x";
+  auto removed = nex::remove_stale_temps(dir);
+  std::sort(removed.begin(), removed.end());
+  CHECK(removed == std::vector<std::string>{"..20261120_081200_1.mp4.tmp-" + d + ".tmp-" + d + "-0",
+                                            ".20261120_081200_1.mp4.tmp-" + d});
+  for (const std::string& kept : std::vector<std::string>{".events.ndjson.tmp-" + me, ".camera.yaml.tmp-1", "20261120_081200_1.mp4",
+                                 "notes.tmp-" + d, ".hidden"})
+    CHECK(fs::exists(dir / kept));
+  fs::remove_all(dir);
 }

@@ -5,11 +5,16 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nex {
 
 // Temporary sibling of a final path: "<dir>/.<name>.tmp-<pid>".
 std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
+// Removes the temporary siblings in `dir` (not below it) whose writing
+// process is gone: what a crash or a kill -9 left behind. A temporary file
+// of a process still running is left alone. Returns the names removed.
+std::vector<std::string> remove_stale_temps(const std::filesystem::path& dir);
 
 // Write bytes atomically (tmp + fsync + rename + fsync dir). Throws IoError.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data);
