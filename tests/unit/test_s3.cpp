@@ -329,6 +329,28 @@ TEST_CASE("s3: a body damaged on the way is sent once more, a second mismatch is
   CHECK(server.seen().size() == 4);
 }
 
+TEST_CASE("s3: a stop asked for during a back-off ends it instead of retrying", "[s3]") {
+  FakeS3 server({{503, {}, error_xml("SlowDown")}, {200, {}, ""}});
+  auto cfg = fake_config(server);
+  cfg.retry_base = std::chrono::hours(1);  // a back-off nobody would wait out
+  cfg.retry_max = std::chrono::hours(1);
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0};
+  // The request itself runs; the stop comes while the client backs off.
+  cfg.progress = [&](std::uint64_t) {
+    ++calls;
+    return !stop.load();
+  };
+  Client c(cfg);
+  std::thread stopper([&] {
+    while (server.seen().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+  });
+  CHECK_THROWS_AS(c.put_object("b", "k", std::string_view("body")), nex::Interrupted);
+  stopper.join();
+  CHECK(server.seen().size() == 1);  // no second attempt
+}
+
 TEST_CASE("s3: without Content-MD5 the payload's SHA-256 is signed", "[s3]") {
   FakeS3 server({{200, {"ETag: \"d41d8cd98f00b204e9800998ecf8427e\""}, ""}});
   auto cfg = fake_config(server);

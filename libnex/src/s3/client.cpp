@@ -685,7 +685,13 @@ struct Client::Impl {
     (void)c;  // e.what() already names the operation and the object
     logger()->warn("s3: {}; retrying in {:.1f} s (attempt {} of {})", e.what(),
                    static_cast<double>(delay.count()) / 1000.0, attempt + 1, cfg.max_attempts);
-    std::this_thread::sleep_for(delay);
+    // Sleep in slices, asking the progress callback whether to go on, so that
+    // Ctrl-C ends a back-off at once rather than after up to retry_max.
+    const auto until = std::chrono::steady_clock::now() + delay;
+    for (auto now = std::chrono::steady_clock::now(); now < until; now = std::chrono::steady_clock::now()) {
+      if (cfg.progress && !cfg.progress(0)) throw Interrupted();
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+    }
   }
 
   // Retries transient failures; returns a 2xx answer or throws.
