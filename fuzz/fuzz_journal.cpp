@@ -12,27 +12,16 @@
 
 #include "nex/journal.hpp"
 
-namespace {
-
-const std::filesystem::path& scratch() {
-  static const std::filesystem::path p =
-      std::filesystem::temp_directory_path() / ("nex-fuzz-journal-" + std::to_string(::getpid()) + ".ndjson");
-  return p;
-}
-
-}  // namespace
+#include "scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::FILE* f = std::fopen(scratch().c_str(), "wb");
-  if (!f) std::abort();
-  if (size && std::fwrite(data, 1, size, f) != size) std::abort();
-  std::fclose(f);
+  const std::filesystem::path scratch = write_scratch("journal", data, size);
   {
-    const nex::sync::Journal j(scratch());
+    const nex::sync::Journal j(scratch);
     for (const auto& u : j.uploads())
       if (!j.find(u.key)) std::abort();
     (void)j.skipped_lines();
   }
-  std::filesystem::remove(scratch());
+  std::filesystem::remove(scratch);
   return 0;
 }

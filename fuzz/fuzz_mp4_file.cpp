@@ -12,24 +12,13 @@
 
 #include "nex/mp4.hpp"
 
-namespace {
-
-const std::filesystem::path& scratch() {
-  static const std::filesystem::path p =
-      std::filesystem::temp_directory_path() / ("nex-fuzz-mp4-" + std::to_string(::getpid()) + ".mp4");
-  return p;
-}
-
-}  // namespace
+#include "scratch_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::FILE* f = std::fopen(scratch().c_str(), "wb");
-  if (!f) std::abort();
-  if (size && std::fwrite(data, 1, size, f) != size) std::abort();
-  std::fclose(f);
-  const nex::Mp4Info info = nex::read_mp4_info(scratch());
+  const std::filesystem::path scratch = write_scratch("mp4", data, size);
+  const nex::Mp4Info info = nex::read_mp4_info(scratch);
   (void)info.video();
   (void)info.audio();
-  std::filesystem::remove(scratch());
+  std::filesystem::remove(scratch);
   return 0;
 }

@@ -80,7 +80,9 @@ std::optional<JournalUpload> Journal::find(const std::string& key) const {
 
 void Journal::append(const std::string& line) { append_line_durable(file_, line); }
 
-void Journal::created(const JournalUpload& u) {
+namespace {
+// The line that records a multipart upload's creation (also what compact() keeps).
+std::string create_line(const JournalUpload& u) {
   ojson j;
   j["op"] = "create";
   j["key"] = u.key;
@@ -88,8 +90,14 @@ void Journal::created(const JournalUpload& u) {
   j["size"] = u.size;
   j["sha256"] = u.sha256;
   j["part_size"] = u.part_size;
+  return j.dump();
+}
+}  // namespace
+
+void Journal::created(const JournalUpload& u) {
+  const std::string line = create_line(u);
   std::lock_guard lock(mu_);
-  append(j.dump());
+  append(line);
   uploads_[u.key] = u;
 }
 
@@ -127,14 +135,7 @@ void Journal::compact() {
   }
   std::string text;
   for (const auto& [key, u] : uploads_) {
-    ojson c;
-    c["op"] = "create";
-    c["key"] = u.key;
-    c["upload"] = u.upload_id;
-    c["size"] = u.size;
-    c["sha256"] = u.sha256;
-    c["part_size"] = u.part_size;
-    text += c.dump() + "\n";
+    text += create_line(u) + "\n";
     for (const auto& [n, etag] : u.parts) {
       ojson p;
       p["op"] = "part";
