@@ -32,6 +32,38 @@ std::string resolution(const Mp4Info& i) {
   return std::to_string(v->width) + "x" + std::to_string(v->height);
 }
 
+// Codec names people know, from the sample entry's four-character code.
+std::string codec_name(const std::string& fourcc) {
+  if (fourcc == "avc1" || fourcc == "avc3") return "h264";
+  if (fourcc == "hvc1" || fourcc == "hev1") return "hevc";
+  if (fourcc == "mp4a") return "aac";
+  if (fourcc == "sowt" || fourcc == "twos" || fourcc == "lpcm" || fourcc == "in24" || fourcc == "raw ") return "pcm";
+  if (fourcc == "av01") return "av1";
+  if (fourcc == "apcn" || fourcc == "apch" || fourcc == "apcs" || fourcc == "apco" || fourcc == "ap4h") return "prores";
+  return fourcc;
+}
+
+ojson fps_of(const Mp4Info& i) {
+  const Mp4Track* v = i.video();
+  if (!v || v->fps <= 0) return nullptr;
+  return std::round(v->fps * 1000.0) / 1000.0;
+}
+
+// "h264", or "hevc/h264" when the road and interior cameras differ.
+std::string codec_column(const Recording& r) {
+  const Mp4Track* a = r.road_info.video();
+  const Mp4Track* b = r.interior_info.video();
+  const std::string ca = a ? codec_name(a->codec) : "", cb = b ? codec_name(b->codec) : "";
+  if (ca.empty()) return cb;
+  if (cb.empty() || cb == ca) return ca;
+  return ca + "/" + cb;
+}
+
+ojson fps_column(const Recording& r) {
+  ojson f = fps_of(r.road_info);
+  return f.is_null() ? fps_of(r.interior_info) : f;
+}
+
 const char* file_state(const std::optional<CardFile>& f, const Mp4Info& i) {
   if (!f) return "missing";
   return to_string(i.state);
@@ -107,6 +139,8 @@ Records list_view(const CardScan& s, View view, const ListFilter& f) {
                  {"start", "START"},
                  {"duration", "DURATION", true},
                  {"cameras", "CAMERAS"},
+                 {"codec", "CODEC"},
+                 {"fps", "FPS", true},
                  {"road_state", "ROAD"},
                  {"interior_state", "INTERIOR"},
                  {"size", "SIZE", true},
@@ -127,10 +161,16 @@ Records list_view(const CardScan& s, View view, const ListFilter& f) {
         j["road_state"] = file_state(rec.road, rec.road_info);
         j["road_resolution"] = resolution(rec.road_info);
         j["road_codec"] = rec.road_info.video() ? ojson(rec.road_info.video()->codec) : ojson(nullptr);
+        j["road_fps"] = fps_of(rec.road_info);
         j["interior"] = rec.interior ? ojson(rec.interior->rel) : ojson(nullptr);
         j["interior_state"] = file_state(rec.interior, rec.interior_info);
         j["interior_resolution"] = resolution(rec.interior_info);
+        j["interior_codec"] = rec.interior_info.video() ? ojson(rec.interior_info.video()->codec) : ojson(nullptr);
+        j["interior_fps"] = fps_of(rec.interior_info);
         j["audio"] = rec.interior_info.audio() ? ojson(rec.interior_info.audio()->codec) : ojson(nullptr);
+        j["road_audio"] = rec.road_info.audio() ? ojson(rec.road_info.audio()->codec) : ojson(nullptr);
+        j["codec"] = codec_column(rec);
+        j["fps"] = fps_column(rec);
         j["gps"] = rec.gps.has_value();
         j["acc"] = rec.acc.has_value();
         j["bytes"] = rec.bytes;

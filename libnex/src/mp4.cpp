@@ -117,6 +117,8 @@ void parse_stsd(std::string_view payload, Mp4Track& t) {
 
 void parse_trak(std::string_view trak, Mp4Info& info) {
   Mp4Track t;
+  uint64_t media_ticks = 0;
+  uint32_t media_timescale = 0;
   for_each_box(trak, [&](const Box& b) {
     if (b.type != "mdia") return;
     uint32_t timescale = 0;
@@ -146,6 +148,8 @@ void parse_trak(std::string_view trak, Mp4Info& info) {
       }
     });
     if (timescale) t.duration_ms = ticks_to_ms(duration, timescale);
+    media_ticks = duration;
+    media_timescale = timescale;
     for_each_box(minf, [&](const Box& m) {
       if (m.type != "stbl") return;
       for_each_box(m.payload, [&](const Box& s) {
@@ -156,9 +160,12 @@ void parse_trak(std::string_view trak, Mp4Info& info) {
           t.sample_count = c.u32();
           if (!c.ok) t.sample_count = 0;
         }
+        if (s.type == "ctts") t.reordered = true;
       });
     });
   });
+  if (t.handler == "vide" && media_ticks > 0 && media_timescale > 0 && t.sample_count > 0)
+    t.fps = static_cast<double>(t.sample_count) * media_timescale / static_cast<double>(media_ticks);
   if (!t.handler.empty()) info.tracks.push_back(std::move(t));
 }
 

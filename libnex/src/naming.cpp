@@ -37,11 +37,16 @@ std::optional<FileName> parse_file_name(std::string_view name) {
   if (dot == std::string_view::npos) return std::nullopt;
   const std::string_view stem = name.substr(0, dot), ext = name.substr(dot + 1);
   FileName f;
-  if (ext == "mp4") f.kind = FileKind::Video;
-  else if (ext == "jpg") f.kind = FileKind::Thumbnail;
-  else if (ext == "gps") f.kind = FileKind::Gps;
-  else if (ext == "acc") f.kind = FileKind::Accel;
+  // Cameras write upper- or lower-case extensions (".MP4", ".MOV" from
+  // Novatek-based cameras); MOV is the same box structure as MP4.
+  std::string lower(ext);
+  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (lower == "mp4" || lower == "mov") f.kind = FileKind::Video;
+  else if (lower == "jpg") f.kind = FileKind::Thumbnail;
+  else if (lower == "gps") f.kind = FileKind::Gps;
+  else if (lower == "acc") f.kind = FileKind::Accel;
   else return std::nullopt;
+  if (lower != extension(f.kind)) f.ext = std::string(ext);
   const bool tagged = f.kind == FileKind::Video || f.kind == FileKind::Thumbnail;
   if (tagged) {
     if (stem.size() != 17 || stem[15] != '_' || !is_known_tag(stem[16])) return std::nullopt;
@@ -62,7 +67,7 @@ std::string format_file_name(const FileName& f) {
     s += f.tag;
   }
   s += '.';
-  s += extension(f.kind);
+  s += f.ext.empty() ? std::string(extension(f.kind)) : f.ext;
   return s;
 }
 

@@ -395,7 +395,7 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
     const double lat0 = motion.lat[tick0], lon0 = motion.lon[tick0];
 
     PendingInstant pending(drive_dir);
-    FileName fn{seg_start, model.tag_for(Camera::Road, false), FileKind::Video};
+    FileName fn{seg_start, model.tag_for(Camera::Road, false), FileKind::Video, {}};
     write_segment(road_t, pending.add(format_file_name(fn)), len, segment_meta(id, seg_start, lat0, lon0));
     const std::string road_name = format_file_name(fn);
     std::string interior_name;
@@ -427,7 +427,7 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
         fixes.push_back(g);
       }
     }
-    FileName side{seg_start, 0, FileKind::Gps};
+    FileName side{seg_start, 0, FileKind::Gps, {}};
     std::string gps_text = format_nmea(fixes), acc_text = format_acc(acc);
     if (cut) gps_text = torn(gps_text, keep), acc_text = torn(acc_text, keep);
     write_text(pending.add(format_file_name(side)), gps_text);
@@ -552,7 +552,7 @@ RunReport simulate_park(const ParkOptions& o, const Context& ctx) {
       const CivilTime c = to_civil(clip_start);
       const bool night = c.hour < 7 || c.hour >= 19;
       PendingInstant pending(dir);
-      FileName fn{clip_start, model.parking_road_tag, FileKind::Video};
+      FileName fn{clip_start, model.parking_road_tag, FileKind::Video, {}};
       const SegmentMeta meta = segment_meta(id, clip_start, 0, 0);
       SegmentMeta m2 = meta;
       m2.lat.reset(), m2.lon.reset();

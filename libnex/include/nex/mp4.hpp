@@ -17,6 +17,8 @@ struct Mp4Track {
   int width = 0, height = 0;
   int64_t duration_ms = 0;
   uint32_t sample_count = 0;
+  double fps = 0;        // video: samples per second of media time (average for VFR)
+  bool reordered = false;  // video: a ctts box (B-frames: decode order differs from display)
   int sample_rate = 0;   // audio
   int channels = 0;      // audio
 };

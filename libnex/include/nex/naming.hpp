@@ -20,6 +20,7 @@ struct FileName {
   LocalTime time;
   char tag = 0;          // 0 for sidecars without a tag (.gps, .acc)
   FileKind kind = FileKind::Video;
+  std::string ext;       // the extension as found ("mp4", "MOV"); "" = the kind's default
 
   bool parking() const { return tag == 'U' || tag == 'X'; }
   // Camera of a tagged file; sidecars (.gps/.acc) have none.

@@ -19,11 +19,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <set>
 
 extern "C" {
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 }
 
 #include "cut/h264.hpp"
@@ -90,18 +92,19 @@ namespace {
 
 namespace h = h264;
 
-// Frames in yuv420p for the encoders (converted when a decoder gives another format).
+// Frames in the encoder's pixel format (converted when a decoder gives another).
 class Yuv420 {
  public:
+  explicit Yuv420(AVPixelFormat to = AV_PIX_FMT_YUV420P) : to_(to) {}
   AVFrame* operator()(AVFrame* f) {
-    if (f->format == AV_PIX_FMT_YUV420P || f->format == AV_PIX_FMT_YUVJ420P) return f;
+    if (f->format == to_ || (to_ == AV_PIX_FMT_YUV420P && f->format == AV_PIX_FMT_YUVJ420P)) return f;
     sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format),
-                                    f->width, f->height, AV_PIX_FMT_YUV420P, SWS_BICUBIC, nullptr, nullptr, nullptr));
+                                    f->width, f->height, to_, SWS_BICUBIC, nullptr, nullptr, nullptr));
     if (!sws_) throw InputError("cannot convert the video's pixel format");
     if (!buf_ || buf_->width != f->width || buf_->height != f->height) {
       buf_.reset(av_frame_alloc());
       if (!buf_) throw IoError("out of memory");
-      buf_->format = AV_PIX_FMT_YUV420P;
+      buf_->format = to_;
       buf_->width = f->width;
       buf_->height = f->height;
       media::check_av_io(av_frame_get_buffer(buf_.get(), 0), "frame buffer");
@@ -113,6 +116,7 @@ class Yuv420 {
   }
 
  private:
+  AVPixelFormat to_;
   media::SwsPtr sws_;
   media::FramePtr buf_;
 };
@@ -154,18 +158,11 @@ EncoderSetup setup_from(const Input& in) {
   return s;
 }
 
-struct Head {
-  std::vector<media::PacketPtr> packets;
-  CodecParPtr par;          // the output's video parameters (extradata may hold two parameter sets)
-  int64_t frames = 0;
-  bool merged = false;
-};
-
 // The x264 options string from the first frame of a file, if any.
 std::map<std::string, std::string> source_x264_options(Input& in, int length_size) {
   media::PacketPtr pkt(av_packet_alloc());
   if (!pkt) throw IoError("out of memory");
-  media::check_av(av_seek_frame(in.fmt.get(), in.v, in.frames.front().ts, AVSEEK_FLAG_BACKWARD),
+  media::check_av(av_seek_frame(in.fmt.get(), in.v, in.frames[in.decode.front()].dts, AVSEEK_FLAG_BACKWARD),
                   in.file.string() + ": seek");
   for (;;) {
     const int ret = av_read_frame(in.fmt.get(), pkt.get());
@@ -185,135 +182,323 @@ void parameter_sets(const AVCodecContext* enc, std::vector<h::Bytes>* sps, std::
   }
 }
 
-// Re-encodes frames [p.first, end) of the first piece to match the source.
-Head encode_head(Piece& p, size_t end, const Context& ctx) {
-  Input& in = *p.in;
-  const AVCodecParameters* par = in.vst()->codecpar;
-  if (par->codec_id != AV_CODEC_ID_H264)
-    throw InputError("smart cut needs H.264 footage (this is " + std::string(avcodec_get_name(par->codec_id)) + ")");
-  auto src = h::parse_avcc({par->extradata, static_cast<size_t>(par->extradata_size)});
-  if (!src || src->sps.empty() || src->pps.empty()) throw InputError(in.file.string() + ": no usable avcC record");
-
-  const auto x264 = source_x264_options(in, src->length_size);
-  EncoderSetup s = setup_from(in);
-  s.time_base = av_inv_q(in.fps);
-  s.profile = profile_name(par->profile);
-  if (par->level > 0) s.level = std::to_string(par->level);
-  s.threads = 1;  // x264 frame threads make rate control depend on timing: clips would differ run to run
-  if (!x264.empty()) {
-    // The camera's own x264 settings: a preset only fills what the string lacks.
-    s.preset = "ultrafast";
-    s.params = h::x264_params_from(x264);
-    if (auto it = x264.find("keyint"); it != x264.end() && std::atoi(it->second.c_str()) > 0)
-      s.gop = std::atoi(it->second.c_str());
-    auto rc = x264.find("rc");
-    auto br = x264.find("bitrate");
-    if (rc != x264.end() && rc->second == "abr" && br != x264.end()) s.bitrate = std::atoll(br->second.c_str()) * 1000;
-  } else {
-    s.preset = "veryfast";
+std::string hex(const std::vector<h::Bytes>& v) {
+  std::string o;
+  static const char* d = "0123456789abcdef";
+  for (const auto& b : v) {
+    for (uint8_t c : b) o += d[c >> 4], o += d[c & 15];
+    o += ' ';
   }
-  if (s.bitrate <= 0) s.bitrate = par->bit_rate > 0 ? par->bit_rate : 0;
-  if (s.bitrate <= 0) s.crf = 18;
+  return o;
+}
 
-  // The first frame tells what the container may not: the SPS's sample
-  // aspect ratio and colour description, as the decoder read them.
-  FrameReader reader({{&p, p.first, end - 1}}, false, ctx);
-  int64_t ts = 0;
-  size_t idx = 0;
-  AVFrame* first = reader.next(&ts, &idx);
-  if (!first) throw InputError(in.file.string() + ": cannot decode the clip's first frame");
-  if (first->sample_aspect_ratio.num > 0) s.sar = first->sample_aspect_ratio;
-  if (first->color_range != AVCOL_RANGE_UNSPECIFIED) s.range = first->color_range;
-  if (first->colorspace != AVCOL_SPC_UNSPECIFIED) s.space = first->colorspace;
-  if (first->color_primaries != AVCOL_PRI_UNSPECIFIED) s.primaries = first->color_primaries;
-  if (first->color_trc != AVCOL_TRC_UNSPECIFIED) s.trc = first->color_trc;
-
-  Head head;
-  media::CodecContextPtr enc = open_x264(s);
-  std::vector<h::Bytes> esps, epps;
-  parameter_sets(enc.get(), &esps, &epps);
-  h::Bytes extradata(par->extradata, par->extradata + par->extradata_size);
-  auto hex = [](const std::vector<h::Bytes>& v) {
-    std::string o;
-    static const char* d = "0123456789abcdef";
-    for (const auto& b : v) {
-      for (uint8_t c : b) o += d[c >> 4], o += d[c & 15];
-      o += ' ';
+// Re-encodes display ranges of the footage as closed GOPs of I and P frames
+// that join the stream-copied GOPs of the same clip (smart cut).
+//
+// H.264: libx264 set up like the camera's encoder (profile, level, colour,
+// rate control, and for x264-made footage every coding option of the SEI
+// options string, B-frames and open GOPs excepted). When its SPS/PPS differ
+// from the camera's, they get their own parameter-set id and the avcC record
+// carries both (one avc1 sample entry; each slice names its PPS).
+// HEVC: libx265 with the camera's profile and bit depth; x265 cannot number
+// its parameter sets, so the clip is hev1 with parameter sets in-band: the
+// re-encoded pictures carry x265's, each copied run starts with the
+// camera's, and a re-encoded run followed by a copied CRA ends with an
+// end-of-sequence NAL so that the CRA starts a new coded video sequence.
+class Rejoin {
+ public:
+  Rejoin(Input& in, const Context& ctx) : in_(in), ctx_(ctx) {
+    const AVCodecParameters* par = in.vst()->codecpar;
+    hevc_ = par->codec_id == AV_CODEC_ID_HEVC;
+    if (par->codec_id != AV_CODEC_ID_H264 && !hevc_)
+      throw InputError(in.file.string() + ": smart cut handles H.264 and HEVC footage (this is " +
+                           std::string(avcodec_get_name(par->codec_id)) + ")",
+                       "use --reencode");
+    const std::span<const uint8_t> ed{par->extradata, static_cast<size_t>(std::max(par->extradata_size, 0))};
+    if (hevc_) {
+      auto c = h::parse_hvcc(ed);
+      if (!c) throw InputError(in.file.string() + ": no usable hvcC record", "use --reencode");
+      length_size_ = c->length_size;
+      for (const auto& n : c->nals) {
+        const int t = h::hevc_nal_type(n);
+        if (t < 32 || t > 34) continue;  // VPS, SPS, PPS
+        for (int k = length_size_ - 1; k >= 0; --k) camera_sets_.push_back(static_cast<uint8_t>(n.size() >> (8 * k)));
+        camera_sets_.insert(camera_sets_.end(), n.begin(), n.end());
+      }
+    } else {
+      auto c = h::parse_avcc(ed);
+      if (!c || c->sps.empty() || c->pps.empty()) throw InputError(in.file.string() + ": no usable avcC record", "use --reencode");
+      avcc_ = *c;
+      length_size_ = c->length_size;
+      // (read before any frame reader uses the file: it seeks)
+      x264_ = source_x264_options(in, avcc_.length_size);
     }
-    return o;
-  };
-  ctx.log->debug("head encoder: preset {} x264-params {}", s.preset, s.params);
-  ctx.log->debug("camera SPS/PPS {}{}; head SPS/PPS {}{}", hex(src->sps), hex(src->pps), hex(esps), hex(epps));
-  // NEX_CUT_DISTINCT_PARAMETER_SETS=1 forces the two-parameter-set layout
-  // (used by the tests to check it with other players).
-  const char* force = std::getenv("NEX_CUT_DISTINCT_PARAMETER_SETS");
-  if (esps != src->sps || epps != src->pps || (force && *force == '1')) {
-    // Different headers: give the head its own parameter-set id and carry both.
-    std::set<unsigned> used;
-    for (const auto& x : src->sps)
-      if (auto id = h::sps_id(x)) used.insert(*id);
-    for (const auto& x : src->pps)
-      if (auto ids = h::pps_ids(x)) used.insert(ids->first);
-    unsigned id = 1;
-    while (used.count(id) && id < 31) ++id;
-    s.params += (s.params.empty() ? "" : ":") + std::string("sps-id=") + std::to_string(id);
-    enc = open_x264(s);
-    esps.clear(), epps.clear();
-    parameter_sets(enc.get(), &esps, &epps);
-    if (esps.size() != 1 || epps.size() != 1 || h::sps_id(esps[0]) != id)
-      throw IoError("libx264 did not take the parameter-set id " + std::to_string(id));
-    h::AvcC m = *src;
-    m.sps.push_back(esps[0]);
-    m.pps.push_back(epps[0]);
-    if (esps[0].size() > 3) {
-      m.compat &= esps[0][2];
-      m.level = std::max(m.level, esps[0][3]);
-    }
-    extradata = h::build_avcc(m);
-    head.merged = true;
-    ctx.log->info("the re-encoded head has its own SPS/PPS (id {}); the avcC record carries both", id);
-  } else {
-    ctx.log->debug("the re-encoded head's SPS/PPS are identical to the camera's");
   }
-  head.par.reset(avcodec_parameters_alloc());
-  if (!head.par) throw IoError("out of memory");
-  media::check_av_io(avcodec_parameters_copy(head.par.get(), par), "codec parameters");
-  av_freep(&head.par->extradata);
-  head.par->extradata = static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
-  if (!head.par->extradata) throw IoError("out of memory");
-  std::memcpy(head.par->extradata, extradata.data(), extradata.size());
-  head.par->extradata_size = static_cast<int>(extradata.size());
 
-  std::vector<int64_t> out_ts, out_dur;
-  auto sink = [&](AVPacket* pkt) {
-    const auto nals = h::split_annexb({pkt->data, static_cast<size_t>(pkt->size)});
-    const h::Bytes sample = h::to_lengths(nals, src->length_size, {7, 8, 9});
+  bool hevc() const { return hevc_; }
+  const AVCodecParameters* par() const { return par_.get(); }
+  uint32_t tag() const { return hevc_ ? MKTAG('h', 'e', 'v', '1') : 0; }
+  int64_t frames() const { return frames_; }
+
+  // Frames [from, to] (display order) of a piece; packets with output pts,
+  // in decode order (= display order: no B-frames).
+  std::vector<media::PacketPtr> encode(Piece& p, size_t from, size_t to, bool eos) {
+    FrameReader reader({{&p, from, to}}, false, ctx_);
+    int64_t ts = 0;
+    size_t idx = 0;
+    AVFrame* first = reader.next(&ts, &idx);
+    if (!first) throw InputError(p.in->file.string() + ": cannot decode the frame at " + format_iso(p.in->time_of(p.in->frames[from].ts), true));
+    if (!enc_ready_) init(first);
+    media::CodecContextPtr enc = open();
+    std::vector<media::PacketPtr> out;
+    std::vector<int64_t> out_ts, out_dur;
+    auto sink = [&](AVPacket* pkt) {
+      const auto nals = h::split_annexb({pkt->data, static_cast<size_t>(pkt->size)});
+      h::Bytes sample = hevc_ ? h::to_lengths(nals, length_size_, {35})   // AUD out; parameter sets stay in-band
+                              : h::to_lengths(nals, length_size_, {7, 8, 9});
+      media::PacketPtr o(av_packet_alloc());
+      if (!o) throw IoError("out of memory");
+      media::check_av_io(av_new_packet(o.get(), static_cast<int>(sample.size())), "packet");
+      std::memcpy(o->data, sample.data(), sample.size());
+      const auto k = static_cast<size_t>(pkt->pts);
+      if (pkt->pts < 0 || k >= out_ts.size()) throw IoError("the encoder returned an unexpected timestamp");
+      o->pts = out_ts[k];
+      o->dts = AV_NOPTS_VALUE;
+      o->duration = out_dur[k];
+      o->flags = pkt->flags & AV_PKT_FLAG_KEY;
+      out.push_back(std::move(o));
+    };
+    Yuv420 conv(pix_fmt_);
+    for (AVFrame* f = first; f; f = reader.next(&ts, &idx)) {
+      AVFrame* g = conv(f);
+      g->pict_type = out_ts.empty() ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+      g->pts = static_cast<int64_t>(out_ts.size());
+      out_ts.push_back(ts);
+      out_dur.push_back(p.in->end_ts(idx) - p.in->frames[idx].ts);
+      encode_frame(enc.get(), g, sink);
+    }
+    encode_frame(enc.get(), nullptr, sink);
+    if (out.size() != to - from + 1 || out_ts.size() != out.size())
+      throw InputError(p.in->file.string() + ": decoded " + std::to_string(out_ts.size()) + " of " +
+                       std::to_string(to - from + 1) + " frames from " + format_iso(p.in->time_of(p.in->frames[from].ts), true));
+    if (eos && hevc_ && !out.empty()) {
+      // end of sequence: the next picture (a copied CRA) starts a new sequence.
+      AVPacket* last = out.back().get();
+      const uint8_t nal[2] = {36 << 1, 1};
+      const int old = last->size;
+      media::check_av_io(av_grow_packet(last, length_size_ + 2), "packet");
+      for (int k = 0; k < length_size_; ++k) last->data[old + k] = static_cast<uint8_t>(k == length_size_ - 1 ? 2 : 0);
+      std::memcpy(last->data + old + length_size_, nal, 2);
+    }
+    frames_ += static_cast<int64_t>(out.size());
+    return out;
+  }
+
+  // The first packet of a copied run: HEVC gets the camera's parameter sets in front.
+  void prefix_copied(AVPacket* pkt) const {
+    if (!hevc_ || camera_sets_.empty()) return;
     media::PacketPtr o(av_packet_alloc());
     if (!o) throw IoError("out of memory");
-    media::check_av_io(av_new_packet(o.get(), static_cast<int>(sample.size())), "packet");
-    std::memcpy(o->data, sample.data(), sample.size());
-    const auto k = static_cast<size_t>(pkt->pts);
-    if (pkt->pts < 0 || k >= out_ts.size()) throw IoError("x264 returned an unexpected timestamp");
-    o->pts = o->dts = out_ts[k];
-    o->duration = out_dur[k];
-    o->flags = pkt->flags & AV_PKT_FLAG_KEY;
-    head.packets.push_back(std::move(o));
-  };
-  Yuv420 yuv;
-  for (AVFrame* f = first; f; f = reader.next(&ts, &idx)) {
-    AVFrame* g = yuv(f);
-    g->pict_type = out_ts.empty() ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-    g->pts = static_cast<int64_t>(out_ts.size());
-    out_ts.push_back(ts);
-    out_dur.push_back(in.end_ts(idx) - in.frames[idx].ts);
-    encode(enc.get(), g, sink);
+    media::check_av_io(av_new_packet(o.get(), static_cast<int>(camera_sets_.size()) + pkt->size), "packet");
+    std::memcpy(o->data, camera_sets_.data(), camera_sets_.size());
+    std::memcpy(o->data + camera_sets_.size(), pkt->data, static_cast<size_t>(pkt->size));
+    media::check_av_io(av_packet_copy_props(o.get(), pkt), "packet");
+    av_packet_unref(pkt);
+    av_packet_move_ref(pkt, o.get());
   }
-  encode(enc.get(), nullptr, sink);
-  head.frames = static_cast<int64_t>(out_ts.size());
-  if (head.frames != static_cast<int64_t>(end - p.first) || head.packets.size() != out_ts.size())
-    throw InputError(in.file.string() + ": decoded " + std::to_string(head.frames) + " of " +
-                     std::to_string(end - p.first) + " frames at the clip's start");
-  return head;
+
+ private:
+  static void encode_frame(AVCodecContext* enc, AVFrame* f, const std::function<void(AVPacket*)>& sink) {
+    detail::encode(enc, f, sink);
+  }
+
+  media::CodecContextPtr open() { return hevc_ ? open_x265(s_) : open_x264(s_); }
+
+  // The first frame tells what the container may not: the sample aspect
+  // ratio, colour description and pixel format as the decoder read them.
+  void init(AVFrame* first) {
+    const AVCodecParameters* par = in_.vst()->codecpar;
+    s_ = setup_from(in_);
+    s_.time_base = av_inv_q(in_.fps);
+    if (par->level > 0) s_.level = std::to_string(par->level);
+    if (first->sample_aspect_ratio.num > 0) s_.sar = first->sample_aspect_ratio;
+    if (first->color_range != AVCOL_RANGE_UNSPECIFIED) s_.range = first->color_range;
+    if (first->colorspace != AVCOL_SPC_UNSPECIFIED) s_.space = first->colorspace;
+    if (first->color_primaries != AVCOL_PRI_UNSPECIFIED) s_.primaries = first->color_primaries;
+    if (first->color_trc != AVCOL_TRC_UNSPECIFIED) s_.trc = first->color_trc;
+    s_.bitrate = par->bit_rate > 0 ? par->bit_rate : 0;
+    s_.threads = 1;  // frame threads make rate control depend on timing: clips would differ run to run
+    par_.reset(avcodec_parameters_alloc());
+    if (!par_) throw IoError("out of memory");
+    media::check_av_io(avcodec_parameters_copy(par_.get(), par), "codec parameters");
+    if (hevc_) init_hevc(first);
+    else init_h264(first);
+    enc_ready_ = true;
+  }
+
+  void init_hevc(AVFrame* first) {
+    const AVPixelFormat f = static_cast<AVPixelFormat>(first->format);
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
+    const int depth = d ? d->comp[0].depth : 8;
+    pix_fmt_ = depth > 8 ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P;
+    s_.pix_fmt = pix_fmt_;
+    s_.preset = "ultrafast";
+    s_.profile = depth > 8 ? "main10" : "main";
+    s_.level.clear();
+    if (s_.bitrate <= 0) s_.crf = 20;
+    s_.params = "bframes=0:open-gop=0:scenecut=0:repeat-headers=1:annexb=1:info=0:frame-threads=1:keyint=" +
+                std::to_string(std::max(s_.gop, 1));
+    ctx_.log->debug("head encoder: libx265 {} {}", s_.profile, s_.params);
+  }
+
+  void init_h264(AVFrame*) {
+    const AVCodecParameters* par = in_.vst()->codecpar;
+    pix_fmt_ = AV_PIX_FMT_YUV420P;
+    s_.profile = profile_name(par->profile);
+    const auto& x264 = x264_;
+    if (!x264.empty()) {
+      // The camera's own x264 settings: a preset only fills what the string lacks.
+      s_.preset = "ultrafast";
+      s_.params = h::x264_params_from(x264);
+      if (auto it = x264.find("keyint"); it != x264.end() && std::atoi(it->second.c_str()) > 0)
+        s_.gop = std::atoi(it->second.c_str());
+      auto rc = x264.find("rc");
+      auto br = x264.find("bitrate");
+      if (rc != x264.end() && rc->second == "abr" && br != x264.end()) s_.bitrate = std::atoll(br->second.c_str()) * 1000;
+    } else {
+      s_.preset = "veryfast";
+    }
+    // Closed GOPs of I and P frames: a re-encoded run decodes on its own.
+    s_.params += std::string(s_.params.empty() ? "" : ":") + "bframes=0:open-gop=0";
+    if (s_.bitrate <= 0) s_.crf = 18;
+    media::CodecContextPtr enc = open_x264(s_);
+    std::vector<h::Bytes> esps, epps;
+    parameter_sets(enc.get(), &esps, &epps);
+    h::Bytes extradata(par->extradata, par->extradata + par->extradata_size);
+    ctx_.log->debug("head encoder: preset {} x264-params {}", s_.preset, s_.params);
+    ctx_.log->debug("camera SPS/PPS {}{}; head SPS/PPS {}{}", hex(avcc_.sps), hex(avcc_.pps), hex(esps), hex(epps));
+    // NEX_CUT_DISTINCT_PARAMETER_SETS=1 forces the two-parameter-set layout
+    // (used by the tests to check it with other players).
+    const char* force = std::getenv("NEX_CUT_DISTINCT_PARAMETER_SETS");
+    if (esps != avcc_.sps || epps != avcc_.pps || (force && *force == '1')) {
+      std::set<unsigned> used;
+      for (const auto& x : avcc_.sps)
+        if (auto id = h::sps_id(x)) used.insert(*id);
+      for (const auto& x : avcc_.pps)
+        if (auto ids = h::pps_ids(x)) used.insert(ids->first);
+      unsigned id = 1;
+      while (used.count(id) && id < 31) ++id;
+      s_.params += (s_.params.empty() ? "" : ":") + std::string("sps-id=") + std::to_string(id);
+      enc = open_x264(s_);
+      esps.clear(), epps.clear();
+      parameter_sets(enc.get(), &esps, &epps);
+      if (esps.size() != 1 || epps.size() != 1 || h::sps_id(esps[0]) != id)
+        throw IoError("libx264 did not take the parameter-set id " + std::to_string(id));
+      h::AvcC m = avcc_;
+      m.sps.push_back(esps[0]);
+      m.pps.push_back(epps[0]);
+      if (esps[0].size() > 3) {
+        m.compat &= esps[0][2];
+        m.level = std::max(m.level, esps[0][3]);
+      }
+      extradata = h::build_avcc(m);
+      ctx_.log->info("the re-encoded pictures have their own SPS/PPS (id {}); the avcC record carries both", id);
+    } else {
+      ctx_.log->debug("the re-encoded pictures' SPS/PPS are identical to the camera's");
+    }
+    av_freep(&par_->extradata);
+    par_->extradata = static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    if (!par_->extradata) throw IoError("out of memory");
+    std::memcpy(par_->extradata, extradata.data(), extradata.size());
+    par_->extradata_size = static_cast<int>(extradata.size());
+  }
+
+  Input& in_;
+  const Context& ctx_;
+  bool hevc_ = false;
+  h::AvcC avcc_;
+  std::map<std::string, std::string> x264_;
+  int length_size_ = 4;
+  h::Bytes camera_sets_;
+  EncoderSetup s_;
+  AVPixelFormat pix_fmt_ = AV_PIX_FMT_YUV420P;
+  CodecParPtr par_;
+  bool enc_ready_ = false;
+  int64_t frames_ = 0;
+};
+
+// One run of the clip's video: frames [from, to] (display order) of a piece,
+// re-encoded or stream-copied.
+struct Run {
+  Piece* piece = nullptr;
+  size_t from = 0, to = 0;
+  bool encode = false;
+  std::vector<media::PacketPtr> packets;  // re-encoded runs
+};
+
+// Splits each piece into runs. Exact: a re-encoded head up to the first
+// keyframe, a copy up to the last clean cut point (Input::clean_ends), a
+// re-encoded tail after it (B-frames: the last anchor's group; open GOPs:
+// the leading pictures of the next keyframe). Copy: whole pieces, the first
+// from its keyframe (plan_clip snapped it), the last to the next clean cut
+// point at or after its last frame.
+std::vector<Run> plan_runs(Plan& plan, Mode mode) {
+  std::vector<Run> runs;
+  for (size_t pi = 0; pi < plan.pieces.size(); ++pi) {
+    Piece& p = plan.pieces[pi];
+    const Input& in = *p.in;
+    if (mode == Mode::Copy) {
+      if (!in.frames[p.first].key)
+        throw InputError(in.file.string() + " does not start with a keyframe: it cannot be stream-copied",
+                         "use --exact (the default)");
+      const auto ends = in.clean_ends(p.first, in.frames.size() - 1);
+      auto it = std::lower_bound(ends.begin(), ends.end(), p.last);
+      if (it == ends.end()) throw InputError(in.file.string() + ": no clean end for a stream copy");
+      p.last = *it;
+      runs.push_back({&p, p.first, p.last, false, {}});
+      continue;
+    }
+    size_t k = p.first;
+    while (k <= p.last && !in.frames[k].key) ++k;
+    if (k > p.last) {
+      runs.push_back({&p, p.first, p.last, true, {}});
+      continue;
+    }
+    if (k > p.first) runs.push_back({&p, p.first, k - 1, true, {}});
+    const auto ends = in.clean_ends(k, p.last);
+    const size_t e = ends.empty() ? k : ends.back();
+    runs.push_back({&p, k, e, false, {}});
+    if (e < p.last) runs.push_back({&p, e + 1, p.last, true, {}});
+  }
+  plan.layout();
+  return runs;
+}
+
+// Output pts of a run's packets in decode order (copied runs: the source's
+// decode order without the leading pictures of the first keyframe).
+void run_pts(const Run& r, std::vector<int64_t>& out) {
+  const Input& in = *r.piece->in;
+  if (r.encode) {
+    for (size_t i = r.from; i <= r.to; ++i) out.push_back(r.piece->out_ts(in.frames[i].ts));
+    return;
+  }
+  const size_t last = in.max_dec(r.from, r.to);
+  for (size_t d = in.frames[r.from].dec; d <= last; ++d) {
+    const size_t i = in.at_dec(d);
+    if (i >= r.from && i <= r.to) out.push_back(r.piece->out_ts(in.frames[i].ts));
+  }
+}
+
+// One decode timeline for the clip: the n-th packet's dts is the n-th
+// smallest pts, moved back by the largest reordering delay, so that dts
+// rises strictly and never passes pts (no reordering: dts == pts).
+std::vector<int64_t> decode_times(const std::vector<int64_t>& pts_in_decode_order) {
+  std::vector<int64_t> sorted = pts_in_decode_order;
+  std::sort(sorted.begin(), sorted.end());
+  int64_t shift = 0;
+  for (size_t n = 0; n < sorted.size(); ++n) shift = std::max(shift, sorted[n] - pts_in_decode_order[n]);
+  for (auto& t : sorted) t -= shift;
+  return sorted;
 }
 
 EncoderSetup user_setup(const ClipOptions& o, int w, int h, AVRational tb, AVRational fps) {
@@ -425,8 +610,6 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   if (mode != Mode::Reencode) {
     std::string why;
     if (!plan.uniform) why = plan.why_not_uniform;
-    for (const auto& p : plan.pieces)
-      if (p.in->reorder) why = p.in->file.filename().string() + " has B-frames";
     if (!why.empty()) {
       ctx.log->warn("cannot stream-copy this footage ({}): re-encoding the whole clip", why);
       mode = Mode::Reencode;
@@ -438,6 +621,14 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     if (k < from)
       ctx.log->warn("--copy: the clip starts at the keyframe at {}, {:.3f} s before {} (--exact cuts to the frame)",
                     format_iso(k, true), static_cast<double>(from - k) / 1000.0, format_iso(from, true));
+  }
+  std::vector<Run> runs;
+  if (mode != Mode::Reencode) {
+    runs = plan_runs(plan, mode);  // (Copy may move the end to a clean cut point)
+    const LocalTime e = plan.end();
+    if (mode == Mode::Copy && e > to)
+      ctx.log->warn("--copy: the clip ends at {}, {:.3f} s after {}: B-frames are copied in whole groups",
+                    format_iso(e, true), static_cast<double>(e - to) / 1000.0, format_iso(to, true));
   }
   std::future<EncodedAudio> audio_fut = start_audio(plan, o, ctx);
   ClipResult r = result_for(plan, out, mode, from, to);
@@ -477,36 +668,53 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     return r;
   }
 
-  // Copy / Exact: an optional re-encoded head, then stream copy.
-  Head head;
-  size_t copy_from = p0.first;
-  if (mode == Mode::Exact && !p0.in->frames[p0.first].key) {
-    copy_from = p0.first + 1;
-    while (copy_from <= p0.last && !p0.in->frames[copy_from].key) ++copy_from;
-    head = encode_head(p0, copy_from, ctx);
-    ctx.log->info("smart cut: {} frame(s) re-encoded at the start, {} copied", head.frames,
-                  plan.frames() - head.frames);
+  // Copy / Exact: runs of re-encoded and stream-copied frames.
+  std::optional<Rejoin> rejoin;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!runs[i].encode) continue;
+    if (!rejoin) rejoin.emplace(*p0.in, ctx);
+    const bool copy_next = i + 1 < runs.size() && !runs[i + 1].encode;
+    runs[i].packets = rejoin->encode(*runs[i].piece, runs[i].from, runs[i].to, copy_next);
   }
-  const AVCodecParameters* vpar = head.par ? head.par.get() : p0.in->vst()->codecpar;
-  mux.add_stream(vpar, vtb, p0.in->fps);
+  const int64_t reencoded = rejoin ? rejoin->frames() : 0;
+  if (reencoded > 0)
+    ctx.log->info("smart cut: {} frame(s) re-encoded, {} copied", reencoded, plan.frames() - reencoded);
+  std::vector<int64_t> order;
+  for (const Run& run : runs) run_pts(run, order);
+  if (static_cast<int64_t>(order.size()) != plan.frames())
+    throw IoError("internal: the clip's runs hold " + std::to_string(order.size()) + " of " +
+                  std::to_string(plan.frames()) + " frames");
+  const std::vector<int64_t> dts = decode_times(order);
+  const AVCodecParameters* vpar = rejoin ? rejoin->par() : p0.in->vst()->codecpar;
+  mux.add_stream(vpar, vtb, p0.in->fps, rejoin ? rejoin->tag() : 0);
   EncodedAudio audio;
   if (audio_fut.valid()) audio = audio_fut.get();
   if (audio.par) mux.add_stream(audio.par.get(), audio.tb);
   mux.start(meta_for(scan, plan, to_string(camera)), plan.frames() + static_cast<int64_t>(audio.packets.size()));
   if (audio.par) mux.queue(std::move(audio.packets), 1);
   r.audio = audio.par != nullptr;
-  for (auto& pkt : head.packets) mux.write(pkt.get(), 0);
-  std::vector<Range> ranges;
-  if (copy_from <= p0.last) ranges.push_back({&p0, copy_from, p0.last});
-  for (size_t i = 1; i < plan.pieces.size(); ++i) ranges.push_back({&plan.pieces[i], plan.pieces[i].first, plan.pieces[i].last});
   Progress bar(ctx, "copying", static_cast<uint64_t>(plan.frames()));
-  int64_t n = head.frames;
-  copy_packets(ranges, ctx, [&](AVPacket* p) {
-    mux.write(p, 0);
+  size_t n = 0;
+  auto put = [&](AVPacket* pkt) {
+    pkt->dts = dts[n];
+    mux.write(pkt, 0);
     if ((++n & 31) == 0) bar.update(static_cast<uint64_t>(n));
-  });
+  };
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Run& run = runs[i];
+    if (run.encode) {
+      for (auto& pkt : run.packets) put(pkt.get());
+      continue;
+    }
+    bool first = true;
+    copy_packets({{run.piece, run.from, run.to}}, ctx, [&](AVPacket* pkt) {
+      if (first && rejoin) rejoin->prefix_copied(pkt);
+      first = false;
+      put(pkt);
+    });
+  }
   bar.finish();
-  r.reencoded_frames = head.frames;
+  r.reencoded_frames = reencoded;
   r.bytes = mux.finish();
   return r;
 }

@@ -25,6 +25,11 @@ FrameReader::FrameReader(std::vector<Range> ranges, bool keys_only, const Contex
 
 FrameReader::~FrameReader() = default;
 
+// Decoding starts at the keyframe at or before the range's first frame (in
+// display order: a frame shown after an open-GOP I-frame decodes from it;
+// one of its leading pictures, shown before it, from the keyframe before),
+// and packets are fed in decode order up to the last one any frame of the
+// range needs; frames come out in display order.
 void FrameReader::start_range() {
   const Range& r = ranges_[cur_];
   Input& in = *r.piece->in;
@@ -39,7 +44,16 @@ void FrameReader::start_range() {
   dec_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   if (keys_only_) dec_->skip_frame = AVDISCARD_NONKEY;
   media::check_av(avcodec_open2(dec_.get(), codec, nullptr), in.file.string() + ": open decoder");
-  media::check_av(av_seek_frame(in.fmt.get(), in.v, in.frames[r.from].ts, AVSEEK_FLAG_BACKWARD),
+  size_t k = r.from;
+  while (k > 0 && !in.frames[k].key) --k;
+  // An open-GOP keyframe whose leading pictures are wanted: start one GOP earlier.
+  while (k > 0 && in.frames[k].dec > in.frames[r.from].dec) {
+    --k;
+    while (k > 0 && !in.frames[k].key) --k;
+  }
+  feed_dec_ = in.frames[k].dec;
+  last_dec_ = in.max_dec(r.from, r.to);
+  media::check_av(av_seek_frame(in.fmt.get(), in.v, in.frames[k].dts, AVSEEK_FLAG_BACKWARD),
                   in.file.string() + ": seek");
   started_ = true;
   flushing_ = false;
@@ -55,16 +69,16 @@ AVFrame* FrameReader::next(int64_t* out_ts, size_t* index) {
     const int64_t lo = in.frames[r.from].ts, hi = in.frames[r.to].ts;
     int ret = avcodec_receive_frame(dec_.get(), frame_.get());
     if (ret == 0) {
-      int64_t ts = frame_->best_effort_timestamp;
-      if (ts == AV_NOPTS_VALUE) ts = frame_->pts;
+      int64_t ts = frame_->pts;
+      if (ts == AV_NOPTS_VALUE) ts = frame_->best_effort_timestamp;
       if (ts != AV_NOPTS_VALUE && ts >= lo && ts <= hi) {
-        *out_ts = r.piece->out_ts(ts);
-        if (index) {
-          auto it = std::lower_bound(in.frames.begin(), in.frames.end(), ts,
-                                     [](const FrameEntry& e, int64_t t) { return e.ts < t; });
-          *index = static_cast<size_t>(it - in.frames.begin());
+        auto it = std::lower_bound(in.frames.begin(), in.frames.end(), ts,
+                                   [](const FrameEntry& e, int64_t t) { return e.ts < t; });
+        if (it != in.frames.end() && it->ts == ts) {
+          *out_ts = r.piece->out_ts(ts);
+          if (index) *index = static_cast<size_t>(it - in.frames.begin());
+          return frame_.get();
         }
-        return frame_.get();
       }
       av_frame_unref(frame_.get());
       continue;
@@ -81,8 +95,12 @@ AVFrame* FrameReader::next(int64_t* out_ts, size_t* index) {
     }
     if (flushing_) throw InputError(in.file.string() + ": decoder stalled");
     ctx_.check_interrupt();
-    // Feed the next packet of the range (or flush after its last frame).
+    // Feed the next packet of the range (or flush after the last one needed).
     for (;;) {
+      if (feed_dec_ > last_dec_) {
+        ret = AVERROR_EOF;
+        break;
+      }
       ret = av_read_frame(in.fmt.get(), pkt_.get());
       if (ret == AVERROR_EOF) break;
       if (ret < 0) media::throw_av(ret, in.file.string() + ": read");
@@ -90,11 +108,14 @@ AVFrame* FrameReader::next(int64_t* out_ts, size_t* index) {
         av_packet_unref(pkt_.get());
         continue;
       }
-      const int64_t ts = pkt_->dts != AV_NOPTS_VALUE ? pkt_->dts : pkt_->pts;
-      if (ts > hi && !in.reorder) {
-        av_packet_unref(pkt_.get());
-        ret = AVERROR_EOF;
-        break;
+      if (!(pkt_->flags & AV_PKT_FLAG_DISCARD)) {  // (hidden by the edit list: fed, not indexed)
+        // The decode position from the packet's dts (a seek may land on an
+        // earlier keyframe than asked).
+        const int64_t dts = pkt_->dts != AV_NOPTS_VALUE ? pkt_->dts : pkt_->pts;
+        auto it = std::lower_bound(in.decode.begin(), in.decode.end(), dts,
+                                   [&](uint32_t i, int64_t t) { return in.frames[i].dts < t; });
+        if (it != in.decode.end() && in.frames[*it].dts == dts) feed_dec_ = static_cast<size_t>(it - in.decode.begin()) + 1;
+        else ++feed_dec_;
       }
       if (keys_only_ && !(pkt_->flags & AV_PKT_FLAG_KEY)) {
         av_packet_unref(pkt_.get());
@@ -114,31 +135,48 @@ AVFrame* FrameReader::next(int64_t* out_ts, size_t* index) {
   }
 }
 
+// The packets of a range in decode order, from its first frame (a keyframe)
+// to the last packet any of its frames needs; leading pictures of that
+// keyframe (shown before it) are left out. The range must end at a clean
+// cut point (Input::clean_ends): a packet shown after it would be an error.
 void copy_packets(const std::vector<Range>& ranges, const Context& ctx, const std::function<void(AVPacket*)>& sink) {
   media::PacketPtr pkt(av_packet_alloc());
   if (!pkt) throw IoError("out of memory");
   for (const Range& r : ranges) {
     Input& in = *r.piece->in;
-    const int64_t lo = in.frames[r.from].ts, hi = in.frames[r.to].ts;
-    media::check_av(av_seek_frame(in.fmt.get(), in.v, lo, AVSEEK_FLAG_BACKWARD), in.file.string() + ": seek");
-    size_t n = 0;
-    for (;;) {
+    const FrameEntry& k = in.frames[r.from];
+    const int64_t lo = k.ts, hi = in.frames[r.to].ts;
+    const size_t last = in.max_dec(r.from, r.to);
+    media::check_av(av_seek_frame(in.fmt.get(), in.v, k.dts, AVSEEK_FLAG_BACKWARD), in.file.string() + ": seek");
+    size_t n = 0, d = k.dec;
+    bool started = false;
+    while (d <= last) {
       const int ret = av_read_frame(in.fmt.get(), pkt.get());
       if (ret == AVERROR_EOF) break;
       if (ret < 0) media::throw_av(ret, in.file.string() + ": read");
-      if (pkt->stream_index != in.v) {
+      if (pkt->stream_index != in.v || (pkt->flags & AV_PKT_FLAG_DISCARD)) {
         av_packet_unref(pkt.get());
         continue;
       }
-      const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-      if (ts > hi) {
-        av_packet_unref(pkt.get());
-        break;
+      const int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+      if (!started) {
+        if (dts < k.dts) {  // the seek landed on an earlier keyframe
+          av_packet_unref(pkt.get());
+          continue;
+        }
+        if (dts != k.dts) throw InputError(in.file.string() + ": cannot seek to the keyframe at " + std::to_string(k.ts));
+        started = true;
       }
+      ++d;
+      const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : dts;
+      if (ts > hi) throw IoError(in.file.string() + ": internal: copy would end inside a reordered group");
       if (ts >= lo) {
+        auto it = std::lower_bound(in.frames.begin(), in.frames.end(), ts,
+                                   [](const FrameEntry& e, int64_t t) { return e.ts < t; });
+        const size_t idx = static_cast<size_t>(it - in.frames.begin());
         pkt->pts = r.piece->out_ts(ts);
-        pkt->dts = pkt->dts != AV_NOPTS_VALUE ? r.piece->out_ts(pkt->dts) : pkt->pts;
-        pkt->duration = in.end_ts(r.from + n) - in.frames[r.from + n].ts;
+        pkt->dts = AV_NOPTS_VALUE;  // given by the writer (one decode timeline for the clip)
+        pkt->duration = in.end_ts(idx) - in.frames[idx].ts;
         pkt->pos = -1;
         pkt->stream_index = 0;
         sink(pkt.get());
@@ -183,6 +221,36 @@ media::CodecContextPtr open_x264(const EncoderSetup& s) {
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
   if (!s.params.empty()) av_opt_set(c->priv_data, "x264-params", s.params.c_str(), 0);
   media::check_av_io(avcodec_open2(c.get(), vc, nullptr), "open libx264 (preset " + s.preset + ")");
+  return c;
+}
+
+media::CodecContextPtr open_x265(const EncoderSetup& s) {
+  media::quiet_ffmpeg_logs();
+  const AVCodec* vc = avcodec_find_encoder_by_name("libx265");
+  if (!vc) throw IoError("FFmpeg has no libx265 encoder", "install libavcodec with libx265 (Debian: libavcodec59)");
+  media::CodecContextPtr c(avcodec_alloc_context3(vc));
+  if (!c) throw IoError("out of memory");
+  c->width = s.width;
+  c->height = s.height;
+  c->pix_fmt = s.pix_fmt;
+  c->time_base = s.time_base;
+  c->framerate = s.fps;
+  c->sample_aspect_ratio = s.sar;
+  c->gop_size = s.gop;
+  c->max_b_frames = 0;
+  c->color_range = s.range;
+  c->colorspace = s.space;
+  c->color_primaries = s.primaries;
+  c->color_trc = s.trc;
+  if (s.bitrate > 0) c->bit_rate = s.bitrate;
+  av_opt_set(c->priv_data, "preset", s.preset.c_str(), 0);
+  if (s.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", s.crf, 0);
+  av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
+  std::string params = "log-level=error";
+  if (!s.profile.empty()) params += ":profile=" + s.profile;
+  if (!s.params.empty()) params += ":" + s.params;
+  av_opt_set(c->priv_data, "x265-params", params.c_str(), 0);
+  media::check_av_io(avcodec_open2(c.get(), vc, nullptr), "open libx265 (preset " + s.preset + ")");
   return c;
 }
 
@@ -284,8 +352,20 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
     media::check_av(avcodec_parameters_to_context(dec.get(), st->codecpar), s.file.string() + ": audio parameters");
     dec->pkt_timebase = st->time_base;
     media::check_av(avcodec_open2(dec.get(), dc, nullptr), s.file.string() + ": open audio decoder");
-    if (dec->sample_fmt != AV_SAMPLE_FMT_FLTP)
-      throw InputError(s.file.string() + ": unsupported audio sample format (AAC expected)");
+    // PCM (sowt/twos/lpcm), or any other decoder's format: converted to
+    // planar float for the AAC encoder, sample for sample (same rate).
+    media::SwrPtr swr;
+    media::FramePtr cf;
+    if (dec->sample_fmt != AV_SAMPLE_FMT_FLTP) {
+      SwrContext* raw = nullptr;
+      media::check_av(swr_alloc_set_opts2(&raw, &dec->ch_layout, AV_SAMPLE_FMT_FLTP, dec->sample_rate, &dec->ch_layout,
+                                          dec->sample_fmt, dec->sample_rate, 0, nullptr),
+                      s.file.string() + ": audio conversion");
+      swr.reset(raw);
+      media::check_av(swr_init(swr.get()), s.file.string() + ": audio conversion");
+      cf.reset(av_frame_alloc());
+      if (!cf) throw IoError("out of memory");
+    }
 
     if (!enc) {
       rate = dec->sample_rate;
@@ -357,7 +437,22 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) break;
         if (ret == AVERROR_INVALIDDATA) continue;
         media::check_av(ret, s.file.string() + ": decode audio");
-        take(df.get());
+        if (swr) {
+          av_frame_unref(cf.get());
+          cf->format = AV_SAMPLE_FMT_FLTP;
+          cf->sample_rate = df->sample_rate;
+          media::check_av_io(av_channel_layout_copy(&cf->ch_layout, &df->ch_layout), "channel layout");
+          cf->nb_samples = df->nb_samples;
+          media::check_av_io(av_frame_get_buffer(cf.get(), 0), "audio buffer");
+          const int got = swr_convert(swr.get(), cf->extended_data, cf->nb_samples,
+                                      const_cast<const uint8_t**>(df->extended_data), df->nb_samples);
+          if (got != df->nb_samples) throw IoError(s.file.string() + ": audio conversion lost samples");
+          cf->pts = df->pts;
+          cf->best_effort_timestamp = df->best_effort_timestamp;
+          take(cf.get());
+        } else {
+          take(df.get());
+        }
         av_frame_unref(df.get());
       }
     }
@@ -395,11 +490,18 @@ Muxer::Muxer(const fs::path& out, bool overwrite) : out_(out), tmp_(temp_path_fo
 
 Muxer::~Muxer() = default;
 
-AVStream* Muxer::add_stream(const AVCodecParameters* par, AVRational tb, AVRational fps) {
+AVStream* Muxer::add_stream(const AVCodecParameters* par, AVRational tb, AVRational fps, uint32_t tag) {
   AVStream* st = avformat_new_stream(oc_.get(), nullptr);
   if (!st) throw IoError("out of memory");
   media::check_av_io(avcodec_parameters_copy(st->codecpar, par), "codec parameters");
-  st->codecpar->codec_tag = 0;
+  // The sample entry: the muxer's default for the codec (avc1, hvc1, mp4a),
+  // or the one asked for (hev1: HEVC parameter sets in-band).
+  st->codecpar->codec_tag = tag;
+  if (!tag && par->codec_id == AV_CODEC_ID_HEVC) {
+    // Keep the source's hev1 (sets in-band) rather than promise hvc1.
+    if (par->codec_tag == MKTAG('h', 'e', 'v', '1')) st->codecpar->codec_tag = par->codec_tag;
+    else st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
+  }
   st->time_base = tb;
   if (fps.num > 0) st->avg_frame_rate = fps;
   tbs_.push_back(tb);

@@ -76,6 +76,29 @@ std::optional<AvcC> parse_avcc(std::span<const uint8_t> d) {
   return c;
 }
 
+std::optional<HvcC> parse_hvcc(std::span<const uint8_t> d) {
+  if (d.size() < 23 || d[0] != 1) return std::nullopt;
+  HvcC c;
+  c.length_size = (d[21] & 3) + 1;
+  if (c.length_size == 3) return std::nullopt;  // 1, 2 or 4 only
+  const unsigned arrays = d[22];
+  size_t p = 23;
+  for (unsigned a = 0; a < arrays; ++a) {
+    if (p + 3 > d.size()) return std::nullopt;
+    const unsigned n = unsigned{d[p + 1]} << 8 | d[p + 2];
+    p += 3;
+    for (unsigned i = 0; i < n; ++i) {
+      if (p + 2 > d.size()) return std::nullopt;
+      const size_t len = size_t{d[p]} << 8 | d[p + 1];
+      p += 2;
+      if (len == 0 || p + len > d.size()) return std::nullopt;
+      c.nals.emplace_back(d.begin() + static_cast<ptrdiff_t>(p), d.begin() + static_cast<ptrdiff_t>(p + len));
+      p += len;
+    }
+  }
+  return c;
+}
+
 Bytes build_avcc(const AvcC& c) {
   Bytes o{1, c.profile, c.compat, c.level, static_cast<uint8_t>(0xFC | (c.length_size - 1)),
           static_cast<uint8_t>(0xE0 | c.sps.size())};

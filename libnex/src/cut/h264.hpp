@@ -33,6 +33,15 @@ Bytes to_lengths(const std::vector<std::span<const uint8_t>>& nals, int length_s
 
 inline int nal_type(std::span<const uint8_t> nal) { return nal.empty() ? -1 : nal[0] & 0x1F; }
 
+// HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 8.3.3.1): the NAL length
+// size and the parameter-set NAL units of its arrays (VPS, SPS, PPS, SEI).
+struct HvcC {
+  int length_size = 4;
+  std::vector<Bytes> nals;  // in record order, without lengths
+};
+std::optional<HvcC> parse_hvcc(std::span<const uint8_t> data);
+inline int hevc_nal_type(std::span<const uint8_t> nal) { return nal.empty() ? -1 : (nal[0] >> 1) & 0x3F; }
+
 // seq_parameter_set_id of an SPS; {pps id, sps id} of a PPS.
 std::optional<unsigned> sps_id(std::span<const uint8_t> sps);
 std::optional<std::pair<unsigned, unsigned>> pps_ids(std::span<const uint8_t> pps);

@@ -31,12 +31,17 @@ struct CodecParDeleter {
 };
 using CodecParPtr = std::unique_ptr<AVCodecParameters, CodecParDeleter>;
 
+// One video frame of a source, in display order (sorted by pts).
 struct FrameEntry {
-  int64_t ts = 0;  // pts == dts (no reordering), video time base
-  bool key = false;
+  int64_t ts = 0;    // pts, video time base (the presentation time after the edit list)
+  int64_t dts = 0;   // decode timestamp
+  int64_t dur = 0;   // packet duration (0 when unknown)
+  uint32_t dec = 0;  // position in decode order
+  bool key = false;  // sync sample (IDR, or an open-GOP I / CRA)
 };
 
-// One segment file, opened (moov only) and indexed.
+// One segment file, opened and indexed: every video packet's timestamps and
+// flags (the packets are read once; their data is not kept).
 struct Input {
   fs::path file;
   LocalTime start;  // capture time of ts 0 (the recording's instant)
@@ -44,15 +49,27 @@ struct Input {
   int v = -1, a = -1;
   AVRational vtb{1, 90000};
   AVRational fps{30, 1};
-  std::vector<FrameEntry> frames;
+  std::vector<FrameEntry> frames;     // display order
+  std::vector<uint32_t> decode;       // display index of each decode position
   int64_t v_end = 0;  // end of the last frame
-  bool reorder = false;
+  bool reorder = false;  // decode order differs from display order (B-frames)
   std::string make, model, location;
 
   AVStream* vst() const { return fmt->streams[v]; }
-  int64_t end_ts(size_t i) const { return i + 1 < frames.size() ? frames[i + 1].ts : v_end; }
+  int64_t end_ts(size_t i) const {
+    return i + 1 < frames.size() ? frames[i + 1].ts : v_end;
+  }
   // Capture time (ms, rounded down) of a timestamp.
   LocalTime time_of(int64_t ts) const;
+  // Display index of the frame at decode position `d`.
+  size_t at_dec(size_t d) const { return decode[d]; }
+  // The largest decode position among display frames [from, to].
+  size_t max_dec(size_t from, size_t to) const;
+  // Clean cut points of a copy that starts at keyframe `k` (display index):
+  // every e such that the decode-order packets from k's up to some point are
+  // exactly the display frames [k, e] (leading pictures of k, shown before
+  // it, left out). A stream copy may end at such an e and nowhere else.
+  std::vector<size_t> clean_ends(size_t k, size_t limit) const;
 };
 std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start);
 
@@ -113,6 +130,7 @@ class FrameReader {
   const Context& ctx_;
   size_t cur_ = 0;
   bool started_ = false, flushing_ = false;
+  size_t feed_dec_ = 0, last_dec_ = 0;  // decode positions: next packet fed, last one needed
   media::CodecContextPtr dec_;
   media::PacketPtr pkt_;
   media::FramePtr frame_;
@@ -142,6 +160,8 @@ struct EncoderSetup {
   int threads = 0;
 };
 media::CodecContextPtr open_x264(const EncoderSetup& s);
+// libx265 through FFmpeg (s.params as x265-params, s.profile main|main10).
+media::CodecContextPtr open_x265(const EncoderSetup& s);
 // Encodes one frame (nullptr flushes) and hands every packet out.
 void encode(AVCodecContext* enc, AVFrame* frame, const std::function<void(AVPacket*)>& sink);
 
@@ -179,7 +199,7 @@ class Muxer {
   ~Muxer();
   Muxer(const Muxer&) = delete;
   Muxer& operator=(const Muxer&) = delete;
-  AVStream* add_stream(const AVCodecParameters* par, AVRational tb, AVRational fps = {0, 1});
+  AVStream* add_stream(const AVCodecParameters* par, AVRational tb, AVRational fps = {0, 1}, uint32_t tag = 0);
   void start(const MuxMeta& meta, int64_t total_samples);
   // Packets in the time base passed to add_stream.
   void write(AVPacket* pkt, int stream);

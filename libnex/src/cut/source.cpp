@@ -16,6 +16,11 @@ LocalTime Input::time_of(int64_t ts) const {
                                   static_cast<AVRounding>(AV_ROUND_DOWN | AV_ROUND_PASS_MINMAX));
 }
 
+// The index is built from the packets themselves, read once: the MP4 index
+// FFmpeg exposes carries decode timestamps only, and B-frame footage needs
+// every frame's presentation time (dts + ctts, after the edit list) to put
+// frames in display order. Reading a 60 s 1080p segment's packets from the
+// page cache takes a few tens of milliseconds.
 std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
   auto in = std::make_unique<Input>();
   in->file = file;
@@ -24,7 +29,8 @@ std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
   AVFormatContext* f = in->fmt.get();
   for (unsigned i = 0; i < f->nb_streams; ++i) {
     const AVMediaType t = f->streams[i]->codecpar->codec_type;
-    if (t == AVMEDIA_TYPE_VIDEO && in->v < 0) in->v = static_cast<int>(i);
+    if (t == AVMEDIA_TYPE_VIDEO && in->v < 0 && !(f->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+      in->v = static_cast<int>(i);
     else if (t == AVMEDIA_TYPE_AUDIO && in->a < 0) in->a = static_cast<int>(i);
   }
   if (in->v < 0) throw InputError(file.string() + ": no video stream");
@@ -33,21 +39,57 @@ std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
   AVStream* st = f->streams[in->v];
   in->vtb = st->time_base;
   if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0) in->fps = st->avg_frame_rate;
-  in->reorder = st->codecpar->video_delay > 0;
-  const int n = avformat_index_get_entries_count(st);
-  in->frames.reserve(static_cast<size_t>(std::max(n, 0)));
-  for (int k = 0; k < n; ++k) {
-    const AVIndexEntry* e = avformat_index_get_entry(st, k);
-    if (!e || (e->flags & AVINDEX_DISCARD_FRAME)) continue;
-    in->frames.push_back({e->timestamp, (e->flags & AVINDEX_KEYFRAME) != 0});
+  else if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0) in->fps = st->r_frame_rate;
+
+  media::PacketPtr pkt(av_packet_alloc());
+  if (!pkt) throw IoError("out of memory");
+  std::vector<FrameEntry> dec_order;
+  dec_order.reserve(static_cast<size_t>(std::max(avformat_index_get_entries_count(st), 0)));
+  int64_t last_dts = INT64_MIN;
+  for (;;) {
+    const int ret = av_read_frame(f, pkt.get());
+    if (ret == AVERROR_EOF) break;
+    if (ret < 0) {
+      if (ret == AVERROR_INVALIDDATA || ret == AVERROR(EIO)) break;  // a cut-short file: what was indexed
+      media::throw_av(ret, file.string() + ": read");
+    }
+    if (pkt->stream_index == in->v && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
+      FrameEntry e;
+      e.dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+      e.ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : e.dts;
+      e.dur = std::max<int64_t>(pkt->duration, 0);
+      e.key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+      if (e.ts != AV_NOPTS_VALUE && e.dts != AV_NOPTS_VALUE && e.dts > last_dts) {
+        last_dts = e.dts;
+        e.dec = static_cast<uint32_t>(dec_order.size());
+        dec_order.push_back(e);
+      }
+    }
+    av_packet_unref(pkt.get());
   }
-  if (in->frames.empty()) throw InputError(file.string() + ": no video frames");
+  if (dec_order.empty()) throw InputError(file.string() + ": no video frames");
+  in->frames = dec_order;
+  std::stable_sort(in->frames.begin(), in->frames.end(),
+                   [](const FrameEntry& x, const FrameEntry& y) { return x.ts < y.ts; });
   for (size_t k = 1; k < in->frames.size(); ++k)
-    if (in->frames[k].ts <= in->frames[k - 1].ts) in->reorder = true;
-  const int64_t step = in->frames.size() > 1 ? in->frames[1].ts - in->frames[0].ts
-                                             : av_rescale_q(1, av_inv_q(in->fps), in->vtb);
-  const int64_t dur = st->duration != AV_NOPTS_VALUE ? st->duration : 0;
-  in->v_end = std::max(in->frames.back().ts + std::max<int64_t>(step, 1), dur > in->frames.back().ts ? dur : 0);
+    if (in->frames[k].ts == in->frames[k - 1].ts)
+      throw InputError(file.string() + ": two frames share the presentation time " + std::to_string(in->frames[k].ts),
+                       "the file's timestamps are damaged");
+  in->decode.resize(in->frames.size());
+  for (size_t k = 0; k < in->frames.size(); ++k) {
+    in->decode[in->frames[k].dec] = static_cast<uint32_t>(k);
+    if (in->frames[k].dec != k) in->reorder = true;
+  }
+  const FrameEntry& lastf = in->frames.back();
+  int64_t step = lastf.dur;
+  if (step <= 0) step = in->frames.size() > 1 ? lastf.ts - in->frames[in->frames.size() - 2].ts
+                                              : av_rescale_q(1, av_inv_q(in->fps), in->vtb);
+  in->v_end = lastf.ts + std::max<int64_t>(step, 1);
+  // The container's own frame rate when the stream gives none: frames over duration.
+  if (!(st->avg_frame_rate.num > 0) && in->frames.size() > 1 && in->v_end > in->frames.front().ts)
+    in->fps = av_d2q(static_cast<double>(in->frames.size()) /
+                         (static_cast<double>(in->v_end - in->frames.front().ts) * av_q2d(in->vtb)),
+                     100000);
   auto tag = [&](const char* k) -> std::string {
     const AVDictionaryEntry* e = av_dict_get(f->metadata, k, nullptr, 0);
     return e ? e->value : "";
@@ -56,6 +98,28 @@ std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
   in->model = tag("model");
   in->location = tag("location");
   return in;
+}
+
+size_t Input::max_dec(size_t from, size_t to) const {
+  size_t m = 0;
+  for (size_t i = from; i <= to && i < frames.size(); ++i) m = std::max<size_t>(m, frames[i].dec);
+  return m;
+}
+
+std::vector<size_t> Input::clean_ends(size_t k, size_t limit) const {
+  std::vector<size_t> ends;
+  size_t count = 0, hi = k;
+  bool any = false;
+  for (size_t d = frames[k].dec; d < decode.size(); ++d) {
+    const size_t i = decode[d];
+    if (i < k) continue;  // a leading picture of k: shown before it, left out of a copy from k
+    if (i > limit) break;  // a copy ending at or before `limit` cannot take this packet
+    ++count;
+    hi = std::max(hi, i);
+    any = true;
+    if (any && hi - k + 1 == count) ends.push_back(hi);
+  }
+  return ends;
 }
 
 int64_t Plan::frames() const {

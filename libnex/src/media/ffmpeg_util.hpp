@@ -14,6 +14,7 @@ extern "C" {
 #include <libavutil/error.h>
 #include <libavutil/frame.h>
 #include <libavutil/log.h>
+#include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 }
 
@@ -55,6 +56,11 @@ struct SwsDeleter {
   void operator()(SwsContext* s) const noexcept { sws_freeContext(s); }
 };
 using SwsPtr = std::unique_ptr<SwsContext, SwsDeleter>;
+
+struct SwrDeleter {
+  void operator()(SwrContext* s) const noexcept { swr_free(&s); }
+};
+using SwrPtr = std::unique_ptr<SwrContext, SwrDeleter>;
 
 // An owned AVDictionary (options, metadata).
 class Dict {

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# foreign_card.sh PROFILE CARD: a card whose footage nex did not write, made
+# by the ffmpeg command line in the settings of other cameras' encoders.
+# Each segment is encoded on its own (as a camera starts a new file with a
+# new IDR), from one continuous synthetic scene (testsrc2: moving, every
+# frame different), so consecutive segments join up. Small pictures keep
+# the suite fast; the structure (GOPs, B-frames, timescales, containers)
+# is what matters. The cards are cached: NEX_FOREIGN_CACHE/<profile>-<hash>.
+#
+# Profiles: NAME:key=value,... (see the table below); each gets a
+# camera.yaml (model pro) and drive/<YYYYMMDD_HHMMSS>_1.<ext> (road), plus
+# _2 (interior) when interior=1.
+set -euo pipefail
+profile=$1 card=$2
+start_epoch=$(date -u -d 2026-11-20T08:12:00 +%s)
+
+# name        codec  fps         bframes gop(s) open container audio   seglen nseg extra
+declare -A P=(
+  [h264-high-b3]="h264 30 3 2 0 mp4 aac 20 3 pyramid"
+  [h264-main-b1-open]="h264 30000/1001 1 1 1 MOV sowt 20 3 -"
+  [h264-baseline-25]="h264 25 0 4 0 mp4 none 20 3 scenecut"
+  [h264-high-60]="h264 60 2 0.5 0 mp4 aac 20 2 nopyramid"
+  [h264-main-60s]="h264 30 2 2 1 mov twos 60 2 -"
+  [hevc-main]="hevc 30 4 1 1 mp4 aac 20 3 hvc1"
+  [hevc-main10]="hevc 25 2 2 0 MOV none 20 2 hev1"
+  [h264-vfr]="h264 vfr 2 2 0 mp4 aac 20 2 -"
+)
+spec=${P[$profile]:-}
+[ -n "$spec" ] || { echo "foreign_card.sh: unknown profile $profile" >&2; exit 2; }
+read -r codec fps bf gop open container audio seglen nseg extra <<<"$spec"
+interior=1; [ "$codec" = hevc ] && interior=0
+w=480 h=272
+
+mkdir -p "$card/drive"
+printf 'model: pro\nserial: "FOREIGN-%s"\nfirmware: "ffmpeg"\nutc_offset: "+00:00"\ncapacity: 8589934592\n' \
+  "${profile^^}" > "$card/camera.yaml"
+
+rate=$fps; [ "$fps" = vfr ] && rate=30
+# GOP in frames (the rate's integer part is enough for this).
+ifps=$(awk -v r="$rate" 'BEGIN { split(r, a, "/"); v = (a[2] ? a[1] / a[2] : a[1]); printf "%d", v + 0.5 }')
+g=$(awk -v s="$gop" -v f="$ifps" 'BEGIN { printf "%d", s * f + 0.5 }')
+
+encode() { # encode SEG_INDEX CAMERA OUT
+  local k=$1 cam=$2 out=$3 size=$w"x"$h src vf venc aenc=() ain=()
+  [ "$cam" = 2 ] && size=320x240
+  local t0=$(( k * seglen ))
+  src="testsrc2=size=$size:rate=$rate"
+  vf="trim=start=$t0:duration=$seglen,setpts=PTS-STARTPTS"
+  if [ "$fps" = vfr ]; then
+    # frame times that are not a constant step: drop every 7th frame and
+    # jitter the rest (a night-mode camera lowering its rate).
+    vf="$vf,select='not(eq(mod(n\,7)\,3))',setpts='N/(30*TB)+0.004*sin(N)/TB'"
+  fi
+  case $codec in
+    h264)
+      local x264="keyint=$g:min-keyint=$(( g > 4 ? g / 2 : 1 )):bframes=$bf"
+      [ "$extra" = scenecut ] || x264="$x264:scenecut=0"
+      [ "$extra" = pyramid ] && x264="$x264:b-pyramid=normal"
+      [ "$extra" = nopyramid ] && x264="$x264:b-pyramid=none"
+      [ "$open" = 1 ] && x264="$x264:open-gop=1"
+      local prof=high; [ "$bf" = 0 ] && prof=baseline; case $profile in *main*) prof=main ;; esac
+      venc=(-c:v libx264 -preset veryfast -profile:v "$prof" -b:v 1500k -x264-params "$x264")
+      if [ "$extra" = scenecut ]; then
+        # scene-cut keyframes at irregular places, besides the GOP
+        venc+=(-force_key_frames "expr:eq(n,37)+eq(n,211)+eq(n,390)")
+      fi ;;
+    hevc)
+      local x265="keyint=$g:min-keyint=1:bframes=$bf:scenecut=0:log-level=error"
+      [ "$open" = 1 ] && x265="$x265:open-gop=1" || x265="$x265:open-gop=0"
+      local pix=yuv420p; [[ $profile == *main10* ]] && pix=yuv420p10le
+      venc=(-c:v libx265 -preset ultrafast -pix_fmt "$pix" -b:v 1200k -x265-params "$x265" -tag:v "$extra") ;;
+  esac
+  if [ "$cam" = 2 ] && [ "$audio" != none ]; then
+    ain=(-f lavfi -i "sine=frequency=440:beep_factor=4:sample_rate=48000,atrim=start=$t0:duration=$seglen,asetpts=PTS-STARTPTS")
+    case $audio in
+      aac) aenc=(-c:a aac -b:a 64k) ;;
+      sowt) aenc=(-c:a pcm_s16le) ;;
+      twos) aenc=(-c:a pcm_s16be) ;;
+    esac
+  fi
+  local fmt=mp4; [[ ${container,,} == mov ]] && fmt=mov
+  local vsync=(); [ "$fps" = vfr ] && vsync=(-fps_mode passthrough -video_track_timescale 90000)
+  # other timescales than nexsim's: MOV at 600 (QuickTime's), 29.97 at 30000
+  local ts=(); [ "$fmt" = mov ] && [ "$fps" != vfr ] && ts=(-video_track_timescale 30000)
+  local maps=(-map 0:v); [ ${#ain[@]} -gt 0 ] && maps+=(-map 1:a)
+  ffmpeg -nostdin -v error -f lavfi -i "$src" "${ain[@]}" -vf "$vf" -t "$seglen" "${venc[@]}" "${aenc[@]}" \
+    "${vsync[@]}" "${ts[@]}" "${maps[@]}" -f "$fmt" -y "$out"
+}
+
+ext=$container
+for ((k = 0; k < nseg; k++)); do
+  name=$(date -u -d "@$(( start_epoch + k * seglen ))" +%Y%m%d_%H%M%S)
+  encode "$k" 1 "$card/drive/${name}_1.$ext"
+  [ "$interior" = 1 ] && encode "$k" 2 "$card/drive/${name}_2.$ext"
+done
+echo "$card"
