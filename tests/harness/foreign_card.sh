@@ -49,7 +49,7 @@ encode() { # encode SEG_INDEX CAMERA OUT
   if [ "$fps" = vfr ]; then
     # frame times that are not a constant step: drop every 7th frame and
     # jitter the rest (a night-mode camera lowering its rate).
-    vf="$vf,select='not(eq(mod(n\,7)\,3))',setpts='N/(30*TB)+0.004*sin(N)/TB'"
+    vf="$vf,select='not(eq(mod(n\,7)\,3))',settb=1/90000,setpts='PTS+270*sin(N)'"
   fi
   case $codec in
     h264)
@@ -59,7 +59,7 @@ encode() { # encode SEG_INDEX CAMERA OUT
       [ "$extra" = nopyramid ] && x264="$x264:b-pyramid=none"
       [ "$open" = 1 ] && x264="$x264:open-gop=1"
       local prof=high; [ "$bf" = 0 ] && prof=baseline; case $profile in *main*) prof=main ;; esac
-      venc=(-c:v libx264 -preset veryfast -profile:v "$prof" -b:v 1500k -x264-params "$x264")
+      venc=(-c:v libx264 -preset veryfast -profile:v "$prof" -b:v 600k -x264-params "$x264")
       if [ "$extra" = scenecut ]; then
         # scene-cut keyframes at irregular places, besides the GOP
         venc+=(-force_key_frames "expr:eq(n,37)+eq(n,211)+eq(n,390)")
@@ -68,7 +68,7 @@ encode() { # encode SEG_INDEX CAMERA OUT
       local x265="keyint=$g:min-keyint=1:bframes=$bf:scenecut=0:log-level=error"
       [ "$open" = 1 ] && x265="$x265:open-gop=1" || x265="$x265:open-gop=0"
       local pix=yuv420p; [[ $profile == *main10* ]] && pix=yuv420p10le
-      venc=(-c:v libx265 -preset ultrafast -pix_fmt "$pix" -b:v 1200k -x265-params "$x265" -tag:v "$extra") ;;
+      venc=(-c:v libx265 -preset ultrafast -pix_fmt "$pix" -b:v 500k -x265-params "$x265" -tag:v "$extra") ;;
   esac
   if [ "$cam" = 2 ] && [ "$audio" != none ]; then
     ain=(-f lavfi -i "sine=frequency=440:beep_factor=4:sample_rate=48000,atrim=start=$t0:duration=$seglen,asetpts=PTS-STARTPTS")

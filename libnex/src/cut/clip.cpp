@@ -92,21 +92,25 @@ namespace {
 
 namespace h = h264;
 
-// Frames in the encoder's pixel format (converted when a decoder gives another).
+// Frames in the encoder's pixel format and size (converted when a decoder
+// gives another; a mid-drive change of picture size is scaled to the first).
 class Yuv420 {
  public:
-  explicit Yuv420(AVPixelFormat to = AV_PIX_FMT_YUV420P) : to_(to) {}
+  explicit Yuv420(AVPixelFormat to = AV_PIX_FMT_YUV420P, int w = 0, int h = 0) : to_(to), w_(w), h_(h) {}
   AVFrame* operator()(AVFrame* f) {
-    if (f->format == to_ || (to_ == AV_PIX_FMT_YUV420P && f->format == AV_PIX_FMT_YUVJ420P)) return f;
-    sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format),
-                                    f->width, f->height, to_, SWS_BICUBIC, nullptr, nullptr, nullptr));
+    const int w = w_ > 0 ? w_ : f->width, h = h_ > 0 ? h_ : f->height;
+    if ((f->format == to_ || (to_ == AV_PIX_FMT_YUV420P && f->format == AV_PIX_FMT_YUVJ420P)) && w == f->width &&
+        h == f->height)
+      return f;
+    sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), w, h,
+                                    to_, SWS_BICUBIC, nullptr, nullptr, nullptr));
     if (!sws_) throw InputError("cannot convert the video's pixel format");
-    if (!buf_ || buf_->width != f->width || buf_->height != f->height) {
+    if (!buf_ || buf_->width != w || buf_->height != h) {
       buf_.reset(av_frame_alloc());
       if (!buf_) throw IoError("out of memory");
       buf_->format = to_;
-      buf_->width = f->width;
-      buf_->height = f->height;
+      buf_->width = w;
+      buf_->height = h;
       media::check_av_io(av_frame_get_buffer(buf_.get(), 0), "frame buffer");
     }
     media::check_av_io(av_frame_make_writable(buf_.get()), "frame buffer");
@@ -117,6 +121,7 @@ class Yuv420 {
 
  private:
   AVPixelFormat to_;
+  int w_, h_;
   media::SwsPtr sws_;
   media::FramePtr buf_;
 };
@@ -282,13 +287,15 @@ class Rejoin {
       throw InputError(p.in->file.string() + ": decoded " + std::to_string(out_ts.size()) + " of " +
                        std::to_string(to - from + 1) + " frames from " + format_iso(p.in->time_of(p.in->frames[from].ts), true));
     if (eos && hevc_ && !out.empty()) {
-      // end of sequence: the next picture (a copied CRA) starts a new sequence.
+      // End of sequence: the next picture (a copied CRA or open-GOP I-frame)
+      // starts a new coded video sequence.
       AVPacket* last = out.back().get();
-      const uint8_t nal[2] = {36 << 1, 1};
+      const uint8_t hevc_eos[2] = {36 << 1, 1}, avc_eos[1] = {10};
+      const int len = hevc_ ? 2 : 1;
       const int old = last->size;
-      media::check_av_io(av_grow_packet(last, length_size_ + 2), "packet");
-      for (int k = 0; k < length_size_; ++k) last->data[old + k] = static_cast<uint8_t>(k == length_size_ - 1 ? 2 : 0);
-      std::memcpy(last->data + old + length_size_, nal, 2);
+      media::check_av_io(av_grow_packet(last, length_size_ + len), "packet");
+      for (int k = 0; k < length_size_; ++k) last->data[old + k] = static_cast<uint8_t>(k == length_size_ - 1 ? len : 0);
+      std::memcpy(last->data + old + length_size_, hevc_ ? hevc_eos : avc_eos, static_cast<size_t>(len));
     }
     frames_ += static_cast<int64_t>(out.size());
     return out;
@@ -459,7 +466,7 @@ std::vector<Run> plan_runs(Plan& plan, Mode mode) {
       continue;
     }
     size_t k = p.first;
-    while (k <= p.last && !in.frames[k].key) ++k;
+    while (k <= p.last && !(in.frames[k].key && in.frames[k].joinable)) ++k;
     if (k > p.last) {
       runs.push_back({&p, p.first, p.last, true, {}});
       continue;
@@ -572,7 +579,7 @@ ClipResult timelapse(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   auto sink = [&](AVPacket* p) { mux.write(p, 0); };
   std::vector<Range> ranges = whole(plan);
   FrameReader reader(ranges, keys, ctx);
-  Yuv420 yuv;
+  Yuv420 yuv(AV_PIX_FMT_YUV420P, s.width, s.height);
   int64_t ts = 0, n = 0;
   size_t idx = 0;
   // Global index of each piece's first frame, to tell which frames are kept.
@@ -610,6 +617,10 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   if (mode != Mode::Reencode) {
     std::string why;
     if (!plan.uniform) why = plan.why_not_uniform;
+    const AVCodecID id = plan.pieces.front().in->vst()->codecpar->codec_id;
+    if (id != AV_CODEC_ID_H264 && id != AV_CODEC_ID_HEVC)
+      why = plan.pieces.front().in->file.filename().string() + " is " + avcodec_get_name(id) +
+            ": only H.264 and HEVC are stream-copied";
     if (!why.empty()) {
       ctx.log->warn("cannot stream-copy this footage ({}): re-encoding the whole clip", why);
       mode = Mode::Reencode;
@@ -649,7 +660,7 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     r.audio = audio.par != nullptr;
     auto sink = [&](AVPacket* p) { mux.write(p, 0); };
     FrameReader reader(whole(plan), false, ctx);
-    Yuv420 yuv;
+    Yuv420 yuv(AV_PIX_FMT_YUV420P, par->width, par->height);
     Progress bar(ctx, "re-encoding", static_cast<uint64_t>(plan.frames()));
     int64_t ts = 0, n = 0;
     while (AVFrame* f = reader.next(&ts)) {

@@ -35,7 +35,13 @@ void FrameReader::start_range() {
   Input& in = *r.piece->in;
   AVStream* st = in.vst();
   const AVCodec* codec = avcodec_find_decoder(st->codecpar->codec_id);
-  if (!codec) throw InputError(in.file.string() + ": no decoder for " + avcodec_get_name(st->codecpar->codec_id));
+  if (!codec) {
+    char tag[AV_FOURCC_MAX_STRING_SIZE] = {};
+    av_fourcc_make_string(tag, st->codecpar->codec_tag);
+    const std::string what = st->codecpar->codec_id != AV_CODEC_ID_NONE ? avcodec_get_name(st->codecpar->codec_id)
+                                                                       : std::string("'") + tag + "'";
+    throw InputError(in.file.string() + ": this FFmpeg has no decoder for its video (" + what + ")");
+  }
   dec_.reset(avcodec_alloc_context3(codec));
   if (!dec_) throw IoError("out of memory");
   media::check_av(avcodec_parameters_to_context(dec_.get(), st->codecpar), in.file.string() + ": decoder parameters");

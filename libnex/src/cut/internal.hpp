@@ -38,6 +38,11 @@ struct FrameEntry {
   int64_t dur = 0;   // packet duration (0 when unknown)
   uint32_t dec = 0;  // position in decode order
   bool key = false;  // sync sample (IDR, or an open-GOP I / CRA)
+  // A copy may follow re-encoded pictures from here: HEVC IRAPs (IDR, CRA,
+  // BLA: after an end-of-sequence NAL a CRA starts a new sequence), H.264
+  // IDRs only (after an open-GOP I-frame a decoder derives its picture order
+  // from the re-encoded pictures before it and shows frames out of order).
+  bool joinable = false;
 };
 
 // One segment file, opened and indexed: every video packet's timestamps and

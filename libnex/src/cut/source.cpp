@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "cut/h264.hpp"
 #include "cut/internal.hpp"
 #include "nex/error.hpp"
 #include "nex/telemetry.hpp"
@@ -41,6 +42,28 @@ std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
   if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0) in->fps = st->avg_frame_rate;
   else if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0) in->fps = st->r_frame_rate;
 
+  // NAL length size of the sample entry (avcC / hvcC), to tell IDRs.
+  const AVCodecParameters* cp = st->codecpar;
+  int length_size = 0;
+  if (cp->extradata_size > 4 && cp->extradata[0] == 1) {
+    if (cp->codec_id == AV_CODEC_ID_H264) length_size = (cp->extradata[4] & 3) + 1;
+    else if (cp->codec_id == AV_CODEC_ID_HEVC && cp->extradata_size > 22) length_size = (cp->extradata[21] & 3) + 1;
+  }
+  auto joinable = [&](const AVPacket* p) {
+    if (cp->codec_id != AV_CODEC_ID_H264) return true;
+    const std::span<const uint8_t> data{p->data, static_cast<size_t>(p->size)};
+    std::vector<std::span<const uint8_t>> nals;
+    if (length_size > 0) {
+      auto v = h264::split_lengths(data, length_size);
+      if (v) nals = std::move(*v);
+    } else {
+      nals = h264::split_annexb(data);
+    }
+    for (auto n : nals)
+      if (h264::nal_type(n) == 5) return true;
+    return false;
+  };
+
   media::PacketPtr pkt(av_packet_alloc());
   if (!pkt) throw IoError("out of memory");
   std::vector<FrameEntry> dec_order;
@@ -59,6 +82,7 @@ std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
       e.ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : e.dts;
       e.dur = std::max<int64_t>(pkt->duration, 0);
       e.key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+      e.joinable = e.key && joinable(pkt.get());
       if (e.ts != AV_NOPTS_VALUE && e.dts != AV_NOPTS_VALUE && e.dts > last_dts) {
         last_dts = e.dts;
         e.dec = static_cast<uint32_t>(dec_order.size());

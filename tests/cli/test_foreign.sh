@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Footage nex did not write: cards made by the ffmpeg command line in other
+# cameras' settings (tests/harness/foreign_card.sh: H.264 with B-frames,
+# B-pyramid and open GOPs, H.264 Baseline with scene-cut keyframes, HEVC
+# Main (hvc1, CRA open GOPs) and Main10 (hev1), 25 / 29.97 / 30 / 60 fps and
+# variable frame rate, MP4 and MOV, AAC, PCM or no audio). For each:
+# nexls lists the real codec and frame rate; nexcut's clips are checked
+# against the source by an independent decoder (tests/harness/framecmp.py:
+# every frame at the same capture time, copied frames bit-identical,
+# GStreamer agrees), in every mode; bad input is refused in one line.
+. "$(dirname "$0")/lib.sh"
+cd "$WORK"
+for cmd in ffmpeg ffprobe jq gst-launch-1.0; do
+  command -v "$cmd" >/dev/null || { echo "$cmd missing" >&2; exit 125; }
+done
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "python3-numpy missing" >&2; exit 125; }
+gst-inspect-1.0 avdec_h265 >/dev/null 2>&1 || { echo "gstreamer1.0-libav missing" >&2; exit 125; }
+harness="$NEX_SOURCE_DIR/tests/harness"
+cmp_frames() { /usr/bin/python3 "$harness/framecmp.py" "$@" > cmp.out || fail "framecmp $*"; }
+
+# Cards are cached by the generator's own hash: a change to it makes new ones.
+cache="$NEX_CACHE_DIR/foreign-$(sha256sum "$harness/foreign_card.sh" | cut -c1-12)"
+mkdir -p "$cache"
+card_for() {
+  local p=$1
+  if [ ! -f "$cache/$p/.done" ]; then
+    rm -rf "$cache/$p.tmp.$$"
+    bash "$harness/foreign_card.sh" "$p" "$cache/$p.tmp.$$" >/dev/null || fail "cannot make the $p card"
+    touch "$cache/$p.tmp.$$/.done"
+    mv -T "$cache/$p.tmp.$$" "$cache/$p" 2>/dev/null || rm -rf "$cache/$p.tmp.$$"  # a parallel run made it first
+  fi
+  # a copy: nexls --check must not meet the cache marker, and nothing may write to the cache
+  rm -rf "$p"; cp -r "$cache/$p" "$p"; rm -f "$p/.done"
+}
+
+clean() {
+  ffmpeg -v error -i "$1" -f null - 2>dec.err
+  [ ! -s dec.err ] || { cat dec.err; fail "ffmpeg cannot decode $1 cleanly"; }
+}
+# cut CARD CAMERA FROM TO OUT [nexcut args]: an exact clip, checked frame by frame.
+exact() {
+  local card=$1 cam=$2 from=$3 to=$4 out=$5; shift 5
+  expect_exit 0 nexcut "$card" --from "$from" --to "$to" --camera "$cam" -o "$out" --format json "$@"
+  local n r
+  n=$(jq -r '.[0].frames' "$WORK/out"); r=$(jq -r '.[0].reencoded_frames' "$WORK/out")
+  clean "$out"
+  cmp_frames "$card" "$cam" "2026-11-20T$from" "2026-11-20T$to" "$out" --copied $((n - r)) --gst
+  assert_eq "$(jq -r .frames cmp.out)" "$n" "($card $from-$to: frames nexcut reported)"
+}
+
+declare -A CODEC=([h264-high-b3]=h264 [h264-main-b1-open]=h264 [h264-baseline-25]=h264 [h264-high-60]=h264
+  [hevc-main]=hevc [hevc-main10]=hevc [h264-vfr]=h264 [h264-main-60s]=h264)
+declare -A FPS=([h264-high-b3]=30 [h264-main-b1-open]=29.97 [h264-baseline-25]=25 [h264-high-60]=60
+  [hevc-main]=30 [hevc-main10]=25 [h264-vfr]=any [h264-main-60s]=30)
+declare -A SEGS=([h264-high-b3]=3 [h264-main-b1-open]=3 [h264-baseline-25]=3 [h264-high-60]=2
+  [hevc-main]=3 [hevc-main10]=2 [h264-vfr]=2 [h264-main-60s]=2)
+
+for p in h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60 hevc-main hevc-main10 h264-vfr h264-main-60s; do
+  echo "--- $p"
+  card_for "$p"
+  interior=0; ls "$p"/drive/*_2.* >/dev/null 2>&1 && interior=1
+
+  # nexls: every segment, its real codec and frame rate; one drive; nothing wrong but missing sidecars
+  expect_exit 0 nexls "$p" --segments --format ndjson
+  assert_eq "$(wc -l < "$WORK/out")" "${SEGS[$p]}" "($p: segments listed)"
+  assert_eq "$(jq -r .codec "$WORK/out" | sort -u)" "${CODEC[$p]}" "($p: codec)"
+  if [ "${FPS[$p]}" != any ]; then
+    jq -e --argjson f "${FPS[$p]}" '(.fps - $f) | fabs < 0.01' "$WORK/out" >/dev/null ||
+      fail "$p: frame rate $(jq -r .fps "$WORK/out" | head -1), expected ${FPS[$p]}"
+  fi
+  expect_exit 0 nexls "$p" --format ndjson
+  assert_eq "$(wc -l < "$WORK/out")" 1 "($p: one drive: segments join on their real durations)"
+  set +e; nexls "$p" --check --format json > check.json; rc=$?; set -e
+  [ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "$p: nexls --check exited $rc"
+  other=$(jq -r '.findings[] | select(.severity != "info" and .code != "missing-sidecar") | "\(.code) \(.path) \(.message)"' check.json)
+  [ -z "$other" ] || fail "$p: nexls --check reports $other"
+
+  # exact: inside one segment, across one boundary, across every boundary
+  exact "$p" road 08:12:03.3 08:12:09.1 "$p-in.mp4"
+  exact "$p" road 08:12:12.4 08:12:27.9 "$p-one.mp4"
+  seglen=20; [[ $p == *60s ]] && seglen=60
+  last=$(( ${SEGS[$p]} * seglen ))
+  to=$(date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + last - 1 ))" +%H:%M:%S).3
+  if [ "$interior" = 1 ]; then
+    exact "$p" road 08:12:05.55 "$to" "$p-all.mp4"
+    exact "$p" interior 08:12:05.55 "$to" "$p-all-i.mp4"
+    # both cameras in one call: the same frames as each alone
+    expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --camera both -o "$p-both.mp4" --format json
+    clean "$p-both_road.mp4"; clean "$p-both_interior.mp4"
+    cmp_frames "$p" interior 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-both_interior.mp4" --gst
+  else
+    exact "$p" road 08:12:05.55 "$to" "$p-all.mp4"
+  fi
+
+  # --copy: from the keyframe at or before the start, every frame bit-identical
+  expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --copy -o "$p-copy.mp4" --format json
+  s=$(jq -r '.[0].start' "$WORK/out"); e=$(jq -r '.[0].end' "$WORK/out"); n=$(jq -r '.[0].frames' "$WORK/out")
+  [[ "$s" < "2026-11-20T08:12:12.401" ]] || fail "$p: --copy starts at $s, after the start"
+  clean "$p-copy.mp4"
+  cmp_frames "$p" road "$s" "$e" "$p-copy.mp4" --copied "$n" --gst
+
+  # --reencode (the whole clip through x264): the same frames, re-encoded
+  expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --reencode -o "$p-re.mp4" --format json
+  clean "$p-re.mp4"
+  cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-re.mp4"
+
+  # --timelapse, --layout, --still: made, and decodable
+  expect_exit 0 nexcut "$p" --from 08:12:00 --to 08:12:30 --timelapse 10 -o "$p-tl.mp4" --format json
+  clean "$p-tl.mp4"
+  tl=$(jq -r '.[0].frames' "$WORK/out")
+  [ "$tl" -ge 2 ] || fail "$p: timelapse of $tl frames"
+  if [ "$interior" = 1 ]; then
+    expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:17.9 --layout pip --camera both -o "$p-pip.mp4"
+    clean "$p-pip.mp4"
+  fi
+  expect_exit 0 nexcut "$p" --still 08:12:21.5 -o "$p.jpg"
+  [ -s "$p.jpg" ] || fail "$p: no still"
+  rm -f "$p"-*.mp4   # keep $WORK small
+done
+
+# --- bad input: one error line naming the file, exit 1, nothing left behind
+card_for h264-high-b3
+mkdir -p mixed/drive; cp h264-high-b3/camera.yaml mixed/
+cp h264-high-b3/drive/20261120_081200_1.mp4 mixed/drive/
+# the next segment from another camera: HEVC
+card_for hevc-main
+cp hevc-main/drive/20261120_081220_1.mp4 mixed/drive/
+expect_exit 0 nexcut mixed --from 08:12:15 --to 08:12:25 -o mixed.mp4 --format json
+# a codec change at a boundary: the clip is made by re-encoding (a warning says why)
+assert_contains "$WORK/err" "re-encoding"
+clean mixed.mp4
+cmp_frames mixed road 2026-11-20T08:12:15.000 2026-11-20T08:12:25.000 mixed.mp4
+# ProRes (intra-only, not for MP4): re-encoded, with a warning saying why
+mkdir -p odd/drive; cp h264-high-b3/camera.yaml odd/
+ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=320x240:rate=25 -t 3 -c:v prores_ks -f mov odd/drive/20261120_081200_1.mov
+expect_exit 0 nexcut odd --from 08:12:00.5 --to 08:12:02 -o odd.mp4
+assert_contains "$WORK/err" "prores"
+clean odd.mp4
+cmp_frames odd road 2026-11-20T08:12:00.500 2026-11-20T08:12:02.000 odd.mp4
+# a codec this FFmpeg cannot decode (the sample entry renamed): one error line naming the file
+sed 's/avc1/qq42/g' h264-high-b3/drive/20261120_081200_1.mp4 > odd/drive/20261120_081200_1.mov
+expect_exit 1 nexcut odd --from 08:12:00.5 --to 08:12:02 -o odd2.mp4
+assert_eq "$(grep -c 'error:' "$WORK/err")" 1 "(one error line)"
+assert_contains "$WORK/err" "20261120_081200_1.mov"
+assert_contains "$WORK/err" "no decoder"
+[ ! -e odd2.mp4 ] || fail "output left behind"
+! ls -a | grep -q '\.tmp-' || fail "temporary file left behind"
+echo "foreign footage: ok"

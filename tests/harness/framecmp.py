@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""framecmp.py CARD CAMERA FROM TO CLIP [--copied N] [--gst]
+
+Checks a clip against the footage it was cut from, independently of nex:
+both are decoded by the ffmpeg command line (every frame, in display order,
+no frame-rate conversion), the source frames whose capture time (the
+segment's name + the frame's presentation time) lies in [FROM, TO) are
+selected, and every clip frame is compared with the source frame at the same
+position:
+
+- PSNR >= 35 dB against it (on a 128x72 grey thumbnail), and clearly higher
+  than against its neighbours (an off-by-one fails);
+- at least N frames (--copied) bit-identical to the source's decoded frames
+  (full-size MD5 of the decoded picture): the stream-copied ones.
+
+With --gst, GStreamer (qtdemux ! h264parse|h265parse ! avdec_*) must decode
+the same number of frames without an error, and the audio track too.
+Prints one JSON line; exit 1 with a reason on the first failure.
+"""
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+W, H = 128, 72
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    if p.returncode != 0:
+        sys.exit("framecmp: %s failed: %s" % (cmd[0], p.stderr.decode(errors="replace")[-2000:]))
+    return p
+
+
+def decode(path):
+    """(times in s, md5 list, thumbnails array) of every frame in display order."""
+    md5 = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+               "-f", "framemd5", "-"]).stdout.decode()
+    tb = None
+    times, sums = [], []
+    for line in md5.splitlines():
+        m = re.match(r"#tb 0: (\d+)/(\d+)", line)
+        if m:
+            tb = int(m.group(1)) / int(m.group(2))
+            continue
+        if line.startswith("#") or not line.strip():
+            continue
+        f = [x.strip() for x in line.split(",")]
+        times.append(int(f[2]) * tb)  # pts
+        sums.append(f[5])
+    raw = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+               "-vf", "scale=%d:%d:flags=area,format=gray" % (W, H), "-f", "rawvideo", "-"]).stdout
+    thumbs = np.frombuffer(raw, dtype=np.uint8).reshape(-1, H, W).astype(np.float64)
+    if len(thumbs) != len(times):
+        sys.exit("framecmp: %s: %d thumbnails for %d frames" % (path, len(thumbs), len(times)))
+    return times, sums, thumbs
+
+
+def psnr(a, b):
+    mse = np.mean((a - b) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def parse_time(s):
+    return dt.datetime.fromisoformat(s)
+
+
+def main():
+    args = sys.argv[1:]
+    copied = 0
+    gst = False
+    if "--copied" in args:
+        i = args.index("--copied")
+        copied = int(args[i + 1])
+        del args[i:i + 2]
+    if "--gst" in args:
+        args.remove("--gst")
+        gst = True
+    card, camera, t_from, t_to, clip = args
+    t_from, t_to = parse_time(t_from), parse_time(t_to)
+    tags = {"road": "1AU", "interior": "2BX"}[camera]
+    # source frames in the window, in capture-time order
+    src_sums, src_thumbs = [], []
+    files = []
+    for folder in ("drive", "sos"):
+        d = os.path.join(card, folder)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            m = re.match(r"(\d{8}_\d{6})_(.)\.(mp4|mov)$", name, re.I)
+            if m and m.group(2) in tags:
+                files.append((dt.datetime.strptime(m.group(1), "%Y%m%d_%H%M%S"), os.path.join(d, name)))
+    files.sort()
+    for start, path in files:
+        # a file that cannot reach the window is not decoded
+        if start >= t_to or start + dt.timedelta(seconds=600) < t_from:
+            continue
+        times, sums, thumbs = decode(path)
+        for t, s, th in zip(times, sums, thumbs):
+            # capture time to the millisecond, rounded down, as the camera names it
+            ms = int(t * 1000 + 1e-6) if t >= 0 else -1
+            ct = start + dt.timedelta(milliseconds=ms)
+            if ms >= 0 and t_from <= ct < t_to:
+                src_sums.append(s)
+                src_thumbs.append(th)
+    c_times, c_sums, c_thumbs = decode(clip)
+    n = len(c_sums)
+    if n != len(src_sums):
+        sys.exit("framecmp: the clip has %d frames, the source has %d in [%s, %s)" % (n, len(src_sums), t_from, t_to))
+    low, worst_gap, same = 99.0, 99.0, 0
+    for i in range(n):
+        p = psnr(c_thumbs[i], src_thumbs[i])
+        low = min(low, p)
+        if p < 35:
+            sys.exit("framecmp: clip frame %d: PSNR %.1f dB against its source frame (< 35)" % (i, p))
+        nb = [psnr(c_thumbs[i], src_thumbs[j]) for j in (i - 1, i + 1) if 0 <= j < n]
+        if nb and not np.array_equal(src_thumbs[i], src_thumbs[i - 1 if i > 0 else i + 1]):
+            gap = p - max(nb)
+            worst_gap = min(worst_gap, gap)
+            if gap < 3:
+                sys.exit("framecmp: clip frame %d: %.1f dB against its source frame, %.1f against a neighbour"
+                         % (i, p, max(nb)))
+        if c_sums[i] == src_sums[i]:
+            same += 1
+    if same < copied:
+        sys.exit("framecmp: %d frames bit-identical to the source, expected at least %d (the copied ones)"
+                 % (same, copied))
+    out = {"frames": n, "min_psnr": round(low, 2), "min_gap_db": round(worst_gap, 2), "identical": same}
+    if gst:
+        out["gst_frames"] = gst_check(clip, n)
+    print(json.dumps(out))
+
+
+def gst_check(clip, n):
+    probe = json.loads(run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", clip]).stdout)
+    vcodec = next(s["codec_name"] for s in probe["streams"] if s["codec_type"] == "video")
+    parse, dec = {"h264": ("h264parse", "avdec_h264"), "hevc": ("h265parse", "avdec_h265")}[vcodec]
+    raw = clip + ".gst.raw"
+    try:
+        p = subprocess.run(["gst-launch-1.0", "-q", "filesrc", "location=" + clip, "!", "qtdemux", "!", parse, "!",
+                            dec, "!", "videoconvert", "!", "videoscale", "!",
+                            "video/x-raw,format=GRAY8,width=%d,height=%d" % (W, H), "!", "filesink",
+                            "location=" + raw], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = (p.stdout + p.stderr).decode(errors="replace")
+        if p.returncode != 0 or "ERROR" in err or "WARNING" in err:
+            sys.exit("framecmp: GStreamer failed on %s: %s" % (clip, err[-2000:]))
+        size = os.path.getsize(raw)
+    finally:
+        if os.path.exists(raw):
+            os.unlink(raw)
+    frames = size // (W * H)
+    if frames != n:
+        sys.exit("framecmp: GStreamer decoded %d frames, FFmpeg %d" % (frames, n))
+    audio = [s for s in probe["streams"] if s["codec_type"] == "audio"]
+    if audio:
+        p = subprocess.run(["gst-launch-1.0", "-q", "filesrc", "location=" + clip, "!", "qtdemux", "!", "aacparse",
+                            "!", "avdec_aac", "!", "fakesink"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        err = (p.stdout + p.stderr).decode(errors="replace")
+        if p.returncode != 0 or "ERROR" in err:
+            sys.exit("framecmp: GStreamer cannot decode the audio of %s: %s" % (clip, err[-2000:]))
+    return frames
+
+
+if __name__ == "__main__":
+    main()
