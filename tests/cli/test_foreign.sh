@@ -55,7 +55,8 @@ declare -A FPS=([h264-high-b3]=30 [h264-main-b1-open]=29.97 [h264-baseline-25]=2
 declare -A SEGS=([h264-high-b3]=3 [h264-main-b1-open]=3 [h264-baseline-25]=3 [h264-high-60]=2
   [hevc-main]=3 [hevc-main10]=2 [h264-vfr]=2 [h264-main-60s]=2)
 
-for p in h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60 hevc-main hevc-main10 h264-vfr h264-main-60s; do
+# NEX_FOREIGN_PROFILES="a b" runs only those (when working on one).
+for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60 hevc-main hevc-main10 h264-vfr h264-main-60s}; do
   echo "--- $p"
   card_for "$p"
   interior=0; ls "$p"/drive/*_2.* >/dev/null 2>&1 && interior=1
