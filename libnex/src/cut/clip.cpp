@@ -1,19 +1,13 @@
 // make_clip / make_composite: copy, smart cut, re-encode, timelapse.
 //
-// Smart cut (Mode::Exact). The footage has no B-frames (checked: a stream
-// with reordering is re-encoded instead), so a clip's end never needs
-// re-encoding: a GOP's prefix decodes on its own. Only the partial GOP at the
-// start is re-encoded, from the first wanted frame to the frame before the
-// next keyframe. The head is encoded with libx264 set up like the camera's
-// encoder: same profile, level, colour description, GOP structure and rate
-// control, and, for x264-made footage, every coding option from the options
-// string x264 leaves in its first frame's SEI. Its SPS/PPS are compared with
-// the source's avcC byte for byte:
-//   identical -> one avc1 sample entry describes both parts (nexsim footage);
-//   different -> the head gets its own parameter-set id (x264 sps-id) and the
-//                avcC carries both SPS and both PPS; each slice names its PPS,
-//                so one sample entry still describes every sample.
-// Either way no parameter set is sent in-band.
+// Smart cut (Mode::Exact): each segment's frames in the window become runs
+// (plan_runs): a re-encoded head up to the first keyframe a copy may start
+// at, a stream-copied middle up to the last clean cut point (where the
+// decode-order packets are exactly the frames shown so far), a re-encoded
+// tail after it (B-frames, open GOPs). Re-encoded runs are closed I/P GOPs
+// made to join the camera's (class Rejoin: H.264 with its own parameter-set
+// id in a shared avcC, HEVC as hev1 with parameter sets in-band). The clip
+// gets one decode timeline (decode_times). docs/nexcut.md has the why.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
