@@ -82,12 +82,14 @@ int main(int argc, char** argv) {
   sel->add_option("--items", items, "nexls NDJSON lines (FILE or - for stdin): one clip per line into folder -o")
       ->type_name("FILE");
   sel->add_option("--still", o.still, "Write a JPEG of the frame shown at T (EXIF time + GPS)")->type_name("T");
-  app.add_option("--camera", camera, "road, interior or both")->check(CLI::IsMember({"road", "interior", "both"}));
-  app.add_option("--layout", layout, "With --camera both: one picture (pip, side, stack)")
+  auto* camera_opt =
+      app.add_option("--camera", camera, "road, interior or both (default road; both with --layout)")
+          ->check(CLI::IsMember({"road", "interior", "both"}));
+  app.add_option("--layout", layout, "Both cameras in one picture (pip, side, stack); implies --camera both")
       ->check(CLI::IsMember({"pip", "side", "stack"}));
   auto* modes = app.add_option_group("Mode");
   modes->add_flag("--copy", copy, "Stream copy from the keyframe at or before the start (fastest)");
-  modes->add_flag("--exact", exact, "Frame-exact smart cut: re-encode only the partial GOP at the start (default)");
+  modes->add_flag("--exact", exact, "Frame-exact smart cut: re-encode only the partial GOPs at the ends (default)");
   modes->add_flag("--reencode", reencode, "Re-encode every frame (see --preset, --crf, --bitrate)");
   modes->add_option("--timelapse", timelapse, "Speed up N times (e.g. 30x): every Nth frame")->type_name("Nx");
   modes->require_option(0, 1);
@@ -130,6 +132,11 @@ int main(int argc, char** argv) {
     if (card.empty()) throw nex::UsageError("no card given", "nexcut CARD --from T --to T -o FILE (see --help)");
     if (o.output.empty()) throw nex::UsageError("no output given", "add -o FILE (a folder with --items)");
     o.card = card;
+    // A layout always means both cameras; naming one camera with it is a contradiction.
+    if (!layout.empty() && camera_opt->count() == 0) camera = "both";
+    if (!layout.empty() && camera != "both")
+      throw nex::UsageError("--layout " + layout + " combines both cameras, --camera " + camera + " names one",
+                            "drop --camera (or use --camera both)");
     o.cameras = camera == "both" ? nex::cut::Cameras::Both
                                  : camera == "interior" ? nex::cut::Cameras::Interior : nex::cut::Cameras::Road;
     if (!layout.empty()) o.layout = *nex::cut::parse_layout(layout);
