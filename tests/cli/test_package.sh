@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # The Debian package CPack builds, unpacked into a scratch root: the installed
-# tools run, `man -w` finds their pages, the completions and models.yaml are
-# where they belong, and another CMake project builds against libnex with
-# find_package(nex).
+# tools run (they find libnex by their relative RUNPATH, no LD_LIBRARY_PATH),
+# the control area has the shlibs file and the ldconfig trigger, `man -w` finds
+# their pages, the completions and models.yaml are where they belong, and
+# another CMake project builds and runs against libnex with find_package(nex).
+# `cmake --install` into a temporary prefix: the four tools run from there
+# with an empty environment.
 . "$(dirname "$0")/lib.sh"
 build=$(cd "$NEX_BIN/.." && pwd)
-for cmd in cpack dpkg-deb dpkg-shlibdeps man cmake; do
+for cmd in cpack dpkg-deb dpkg-shlibdeps man cmake readelf; do
   command -v "$cmd" >/dev/null || { echo "$cmd missing" >&2; exit 125; }
 done
 [ -d "$build/man" ] || { echo "no generated docs (python3 missing at build time)" >&2; exit 125; }
 # The test build is instrumented: the installed programs are too.
 export ASAN_OPTIONS="detect_leaks=1:verify_asan_link_order=0"
+unset LD_LIBRARY_PATH
 
 # cpack installs the build tree into its own staging folder; keep it in $WORK.
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$WORK/pkg" >"$WORK/cpack.log" 2>&1 ||
@@ -41,11 +45,24 @@ for path in /usr/bin/nexsim /usr/bin/nexls /usr/bin/nexcut /usr/bin/nexsync \
 done
 grep -qE '^/usr/lib/(x86_64-linux-gnu/)?libnex\.so\.0' "$WORK/contents" || fail "package lacks libnex.so.0"
 
+# Control area: a shlibs file for libnex.so.0 and the ldconfig trigger, so
+# the loader cache knows libnex once dpkg has installed it.
+dpkg-deb -e "$deb" "$WORK/control"
+[ -f "$WORK/control/shlibs" ] || { ls "$WORK/control"; fail "package has no shlibs file"; }
+assert_contains "$WORK/control/shlibs" "^libnex 0 nex (>= $version)"
+[ -f "$WORK/control/triggers" ] || { ls "$WORK/control"; fail "package has no triggers file"; }
+assert_contains "$WORK/control/triggers" "^activate-noawait ldconfig$"
+dpkg-deb -I "$deb" > "$WORK/info"
+assert_contains "$WORK/info" " shlibs"
+assert_contains "$WORK/info" " triggers"
+
 # Unpacked into a scratch root, the installed files work on their own.
 root="$WORK/root"
 dpkg-deb -x "$deb" "$root"
 libdir=$(dirname "$(find "$root/usr/lib" -name 'libnex.so.0' | head -1)")
-export LD_LIBRARY_PATH="$libdir"
+# The tools' RUNPATH is relative to themselves, nothing absolute.
+readelf -d "$root/usr/bin/nexls" | grep -E 'R(UN)?PATH' > "$WORK/runpath" || fail "installed nexls has no RUNPATH"
+assert_contains "$WORK/runpath" 'RUNPATH.*\[\$ORIGIN/\.\./lib'
 for tool in nexsim nexls nexcut nexsync; do
   env -u NEX_BIN PATH="$root/usr/bin:/usr/bin:/bin" "$tool" --version > "$WORK/version" 2>&1 ||
     { cat "$WORK/version"; fail "installed $tool --version failed"; }
@@ -56,6 +73,19 @@ done
 # The installed nexls links the installed libnex, not the build tree's.
 ldd "$root/usr/bin/nexls" | grep libnex > "$WORK/ldd"
 assert_contains "$WORK/ldd" "$root"
+
+# cmake --install into a prefix the loader does not search: the tools run
+# from there with an empty environment (ASAN_OPTIONS only: the instrumented
+# build's leak checking stays on).
+cmake --install "$build" --prefix "$WORK/prefix" >"$WORK/install.log" 2>&1 ||
+  { cat "$WORK/install.log"; fail "cmake --install failed"; }
+for tool in nexsim nexls nexcut nexsync; do
+  env -i PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" "$WORK/prefix/bin/$tool" --version > "$WORK/version" 2>&1 ||
+    { cat "$WORK/version"; fail "$tool --version from the cmake --install prefix failed"; }
+  assert_contains "$WORK/version" "$tool $version"
+done
+env -i PATH=/usr/bin:/bin ldd "$WORK/prefix/bin/nexsync" | grep libnex > "$WORK/ldd"
+assert_contains "$WORK/ldd" "$WORK/prefix/"
 man_page=$(MANPATH="$root/usr/share/man" man -w nexls)
 assert_eq "$man_page" "$root/usr/share/man/man1/nexls.1"
 man_page=$(MANPATH="$root/usr/share/man" man -w 7 nex)
@@ -87,7 +117,10 @@ int main() {
 CPP
 flags=()
 # An instrumented libnex needs the sanitizer runtime in the program too.
-if ldd "$libdir/libnex.so.0" | grep -q libasan; then
+# (not `ldd | grep -q`: grep -q exits at the first match, ldd then dies of
+# SIGPIPE writing its next line, and pipefail turns the match into a miss)
+ldd "$libdir/libnex.so.0" > "$WORK/ldd-libnex"
+if grep -q libasan "$WORK/ldd-libnex"; then
   flags=(-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined)
 fi
 cmake -S "$WORK/consumer" -B "$WORK/consumer/build" -DCMAKE_PREFIX_PATH="$root/usr" "${flags[@]}" \
@@ -95,6 +128,8 @@ cmake -S "$WORK/consumer" -B "$WORK/consumer/build" -DCMAKE_PREFIX_PATH="$root/u
 cmake --build "$WORK/consumer/build" >>"$WORK/consumer.log" 2>&1 ||
   { cat "$WORK/consumer.log"; fail "building against nex::nex failed"; }
 grep -q "$root/usr/lib/cmake/nex" "$WORK/consumer/build/CMakeCache.txt" || fail "nex not found in the scratch root"
-"$WORK/consumer/build/consumer" > "$WORK/consumer.out"
+# ... and runs without LD_LIBRARY_PATH (it finds libnex by its build RPATH).
+env -i PATH=/usr/bin:/bin ASAN_OPTIONS="$ASAN_OPTIONS" "$WORK/consumer/build/consumer" > "$WORK/consumer.out" ||
+  fail "the find_package(nex) consumer does not run"
 assert_eq "$(cat "$WORK/consumer.out")" "parsed $version"
 echo "ok: $(basename "$deb") installs and works from a scratch root"
