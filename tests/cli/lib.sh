@@ -3,7 +3,8 @@ set -euo pipefail
 : "${NEX_BIN:?NEX_BIN must point at the built tools}"
 PATH="$NEX_BIN:$PATH"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nex-cli.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# A test that fails while a background run is going ends that run too.
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect_exit CODE cmd... : run, capture stdout/stderr in $WORK/out $WORK/err
@@ -18,3 +19,14 @@ expect_exit() {
 assert_contains() { grep -q -- "$2" "$1" || { cat "$1"; fail "$1 lacks '$2'"; }; }
 assert_not_contains() { ! grep -q -- "$2" "$1" || { cat "$1"; fail "$1 contains '$2'"; }; }
 assert_eq() { [ "$1" == "$2" ] || fail "expected '$2', got '$1' ${3:-}"; }
+# wait_for SECONDS WHAT cmd...: polls cmd until it succeeds. The deadline is
+# only for a run that hangs (keep it generous: a busy machine is slow, not
+# wrong); past it the test fails, saying what it waited for.
+wait_for() {
+  local secs=$1 what=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "waited ${secs}s for $what"
+    sleep 0.1
+  done
+}

@@ -83,8 +83,9 @@ fault_run() {
   python3 "$proxy_py" --upstream "$upstream" --seed "$seed" --strip "$run" --port-file port \
     --log "$log" "$@" 2> "proxy-$seed.err" &
   local proxy=$!
-  for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-  [ -s port ] || fail "the fault proxy did not start"
+  proxy_up() { [ -s port ] || ! kill -0 "$proxy" 2>/dev/null; }
+  wait_for 300 "the fault proxy to write its port" proxy_up
+  [ -s port ] || { cat "proxy-$seed.err"; fail "the fault proxy did not start"; }
   pport=$(cat port)
   set +e
   AWS_ENDPOINT_URL="http://127.0.0.1:$pport" NEX_S3_STALL_TIMEOUT=2 \

@@ -146,8 +146,13 @@ assert_contains "$WORK/err" "file exists"
 [ ! -e clips/x.mp4 ] && [ ! -e nowhere ] || fail "output left behind"
 
 # --- Ctrl-C: exit 130, no partial file
+# SIGINT once the cut has visibly started (its temporary output exists): from
+# there, re-encoding the 6-minute drive at preset medium takes minutes.
 nexcut card --drive 20261120_081200 --reencode --preset medium -o clips/int.mp4 2>int.err & pid=$!
-sleep 2; kill -INT $pid; set +e; wait $pid; rc=$?; set -e
+cutting() { [ -e "clips/.int.mp4.tmp-$pid" ] || ! kill -0 "$pid" 2>/dev/null; }
+wait_for 300 "nexcut to start writing clips/int.mp4" cutting
+[ -e "clips/.int.mp4.tmp-$pid" ] || { cat int.err; fail "nexcut ended before it was interrupted"; }
+kill -INT $pid; set +e; wait $pid; rc=$?; set -e
 assert_eq "$rc" 130 "(interrupted)"
 [ ! -e clips/int.mp4 ] || fail "interrupted cut left clips/int.mp4"
 ! ls -a clips | grep -q '\.tmp-' || fail "temporary file left behind"

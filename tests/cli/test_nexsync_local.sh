@@ -174,8 +174,8 @@ for m in bk6/PRO-L1/*/*/*.json; do verify_manifest bk6 "$m"; done
 lock="$NEX_SYNC_WORK_DIR/PRO-L1-$(printf '%s' "$WORK/bk6" | sha256sum | cut -c1-12)/lock"
 [ -f "$lock" ] || fail "no lock file at $lock"
 nexsync card bk6 --drives full --watch -q >/dev/null 2>&1 & holder=$!
-for _ in $(seq 100); do [ "$(cat "$lock")" = "$holder" ] && break; sleep 0.1; done
-assert_eq "$(cat "$lock")" "$holder" "(the --watch run did not take the lock)"
+holds_lock() { [ "$(cat "$lock")" = "$holder" ]; }
+wait_for 300 "the --watch run (pid $holder) to take the lock" holds_lock
 expect_exit 1 nexsync card bk6 --drives full
 assert_contains "$WORK/err" "another nexsync is syncing"
 assert_contains "$WORK/err" "pid $holder"
@@ -197,10 +197,13 @@ expect_exit 2 nexsync card bk --clip 08:13:00
 
 # --- --watch: a new parking incident is backed up within seconds
 nexsync card bk8 --watch --drives none --format ndjson > watch.out 2> watch.err & w=$!
-for _ in $(seq 100); do grep -q "$pk" watch.out 2>/dev/null && break; sleep 0.1; done
+# (each wait also ends if the --watch run died; the checks below then say so)
+watch_wrote() { grep -q "$1" watch.out 2>/dev/null || ! kill -0 $w 2>/dev/null; }
+wait_for 300 "--watch to back up what the card had ($pk)" watch_wrote "$pk"
 nexsim park card --duration 1h --incident impact@5m -q >/dev/null
 new=$(nexls card --events --kind parking-impact --format ndjson | jq -r .id | sort | tail -1)
-for _ in $(seq 300); do [ -f "bk8/PRO-L1/events/$new/event.json" ] && break; sleep 0.1; done
+backed_up() { [ -f "bk8/PRO-L1/events/$new/event.json" ] || ! kill -0 $w 2>/dev/null; }
+wait_for 300 "--watch to back up the new incident $new" backed_up
 kill -INT $w; set +e; wait $w; rc=$?; set -e
 [ -f "bk8/PRO-L1/events/$new/event.json" ] || { cat watch.err; fail "--watch did not back up $new"; }
 assert_eq "$rc" 130

@@ -142,10 +142,12 @@ assert_eq "$(nexls "$S3/q" --events --format ndjson | wc -l)" 2
 
 # --- --watch: a new parking incident reaches the cloud within seconds
 nexsync card "$S3/w" --watch --drives none --format ndjson > watch.out 2> watch.err & w=$!
-for _ in $(seq 200); do grep -q "$pk" watch.out 2>/dev/null && break; sleep 0.1; done
+# (each wait also ends if the --watch run died; the checks below then say so)
+watch_wrote() { grep -q "$1" watch.out 2>/dev/null || ! kill -0 $w 2>/dev/null; }
+wait_for 300 "--watch to back up what the card had ($pk)" watch_wrote "$pk"
 nexsim park card --duration 1h --incident impact@5m -q >/dev/null
 new=$(nexls card --events --kind parking-impact --format ndjson | jq -r .id | sort | tail -1)
-for _ in $(seq 300); do grep -q "\"$new\".*uploaded" watch.out && break; sleep 0.1; done
+wait_for 300 "--watch to upload the new incident $new" watch_wrote "\"$new\".*uploaded"
 kill -INT $w; wait $w || true
 grep -q "\"$new\".*uploaded" watch.out || { cat watch.err; fail "--watch did not upload $new"; }
 assert_eq "$(nexls "$S3/w" --events --format ndjson | jq -r .id | grep -c "$new")" 1
@@ -154,27 +156,32 @@ assert_eq "$(nexls "$S3/w" --events --format ndjson | jq -r .id | grep -c "$new"
 rgw="$WORK/rgw"
 NEX_RGW_MEMSTORE_BYTES=$((1 << 30)) "$NEX_SOURCE_DIR/scripts/radosgw" start "$rgw" >/dev/null 2>&1 ||
   fail "cannot start a second radosgw"
-trap '"$NEX_SOURCE_DIR/scripts/radosgw" stop "$rgw" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; "$NEX_SOURCE_DIR/scripts/radosgw" stop "$rgw" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 (
   . "$rgw/env"
   S=s3://$NEX_S3_BUCKET/r
   journal="$NEX_SYNC_WORK_DIR/PRO-S1-$(printf '%s' "$S" | sha256sum | cut -c1-12)/journal"
-  nexsync card "$S" --drives full -j 2 --bwlimit 40M --retries 3 --format ndjson > run1.out 2> run1.err &
+  nexsync card "$S" --drives full -j 2 --bwlimit 10M --retries 3 --format ndjson > run1.out 2> run1.err &
   pid=$!
-  # wait until some parts are in the journal, then stop the gateway
-  for _ in $(seq 200); do
-    parts=$(grep -c '"op":"part"' "$journal" 2>/dev/null || true)
-    [ "${parts:-0}" -ge 2 ] && break
-    sleep 0.05
-  done
-  kill "$(cat "$rgw/run/client.pid")"
+  # wait until some parts are in the journal, then stop the gateway (the
+  # run is still going: 10 MB/s for footage of hundreds of MB)
+  parts_journaled() {
+    [ "$(grep -c '"op":"part"' "$journal" 2>/dev/null)" -ge 2 ] 2>/dev/null || ! kill -0 $pid 2>/dev/null
+  }
+  wait_for 300 "two parts in the journal" parts_journaled
+  kill -0 $pid 2>/dev/null || { cat run1.err; fail "the run ended before the gateway was stopped"; }
+  gw=$(cat "$rgw/run/client.pid")
+  kill "$gw"
+  # gone before it is started again on its port
+  gw_gone() { ! kill -0 "$gw" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$gw/stat" 2>/dev/null)" = Z ]; }
+  wait_for 300 "the stopped radosgw (pid $gw) to exit" gw_gone
   set +e; wait $pid; rc=$?; set -e
   assert_eq "$rc" 1 "(the run with the server gone)"
   assert_contains run1.err "Couldn't connect"
   assert_eq "$(grep -c 'error:' run1.err)" 1
   # the same gateway again (same port, the data kept by the OSD)
   radosgw -c "$rgw/ceph.conf" -n client.rgw.a
-  for _ in $(seq 100); do curl -s -o /dev/null "$AWS_ENDPOINT_URL" && break; sleep 0.1; done
+  wait_for 300 "the restarted radosgw to answer on $AWS_ENDPOINT_URL" curl -s -o /dev/null "$AWS_ENDPOINT_URL"
   nexsync card "$S" --drives full -j 2 --format ndjson > run2.out
   tail -1 run2.out | jq -e '.items_failed == 0 and .parts_resumed >= 2' >/dev/null ||
     fail "no resume after the restart: $(tail -1 run2.out)"

@@ -122,7 +122,9 @@ tls_front() {   # tls_front CERT KEY: an https front for radosgw; sets $tport $t
   python3 "$harness/faultproxy.py" --upstream "${AWS_ENDPOINT_URL#http://}" --port-file tport.txt \
     --tls-cert "$1" --tls-key "$2" --log tls.log 2>/dev/null &
   tpid=$!
-  for _ in $(seq 100); do [ -s tport.txt ] && break; sleep 0.05; done
+  tls_up() { [ -s tport.txt ] || ! kill -0 "$tpid" 2>/dev/null; }
+  wait_for 300 "the TLS front to write its port" tls_up
+  [ -s tport.txt ] || fail "the TLS front did not start"
   tport=$(cat tport.txt)
 }
 tls_front cert.pem key.pem

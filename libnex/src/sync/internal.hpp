@@ -62,6 +62,11 @@ class S3Access {
 // n-th time (default 1st) it reaches <point>: after-create, after-part,
 // before-complete, after-complete, before-manifest, after-copy.
 void fault_point(const char* point);
+// Runs `step` (a journal write) and reaches fault point `point` as one step,
+// serialised with every other step of that point when it is armed: when the
+// n-th one kills the process, exactly n steps are done, whatever ran in
+// parallel (-j).
+void fault_step(const char* point, const std::function<void()>& step);
 
 std::string sha256_hex(std::string_view data);
 std::string utc_now_iso();

@@ -279,8 +279,7 @@ class S3Uploader final : public Uploader {
       u.size = st->f.size;
       u.sha256 = st->f.sha256;
       u.part_size = s_.part_size;
-      journal_.created(u);
-      fault_point("after-create");
+      fault_step("after-create", [&] { journal_.created(u); });
     }
     st->remaining = st->nparts - static_cast<int>(st->etags.size());
     if (st->remaining == 0) {
@@ -310,8 +309,7 @@ class S3Uploader final : public Uploader {
       std::string etag = client(w).upload_part(dest_.bucket(), st->key, st->upload_id, n,
                                                s3::FileSlice{st->f.path, off, len}, d);
       if (lower(etag) == put_etag(*d)) md5_etags_ = true;
-      journal_.part_done(st->key, st->upload_id, n, etag);
-      fault_point("after-part");
+      fault_step("after-part", [&] { journal_.part_done(st->key, st->upload_id, n, etag); });
       stats_.bytes_sent += len;
       ++stats_.parts_sent;
       bool last = false;
@@ -336,9 +334,8 @@ class S3Uploader final : public Uploader {
       }
       fault_point("before-complete");
       client(w).complete_multipart_upload(dest_.bucket(), st->key, st->upload_id, parts);
-      journal_.ended(st->key, st->upload_id);
+      fault_step("after-complete", [&] { journal_.ended(st->key, st->upload_id); });
       ++stats_.objects_sent;
-      fault_point("after-complete");
       std::map<int, std::string> part_etags;
       {
         std::lock_guard lock(st->mu);

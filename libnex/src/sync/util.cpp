@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <deque>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "nex/error.hpp"
@@ -19,21 +21,45 @@
 
 namespace nex::sync {
 
-void fault_point(const char* point) {
-  static const std::string spec = [] {
+namespace {
+struct FaultSpec {
+  std::string point;  // empty: no fault armed
+  long nth = 1;
+};
+const FaultSpec& fault_spec() {
+  static const FaultSpec spec = [] {
+    FaultSpec f;
     const char* v = std::getenv("NEX_SYNC_FAULT");
-    return std::string(v ? v : "");
+    f.point = v ? v : "";
+    if (auto colon = f.point.find(':'); colon != std::string::npos) {
+      f.nth = std::strtol(f.point.c_str() + colon + 1, nullptr, 10);
+      f.point.resize(colon);
+    }
+    return f;
   }();
-  if (spec.empty()) return;
-  std::string name = spec;
-  long want = 1;
-  if (auto colon = spec.find(':'); colon != std::string::npos) {
-    name = spec.substr(0, colon);
-    want = std::strtol(spec.c_str() + colon + 1, nullptr, 10);
-  }
-  if (name != point) return;
+  return spec;
+}
+}  // namespace
+
+void fault_point(const char* point) {
+  const FaultSpec& spec = fault_spec();
+  if (spec.point.empty() || spec.point != point) return;
   static std::atomic<long> seen{0};
-  if (++seen == want) ::raise(SIGKILL);
+  if (++seen == spec.nth) ::raise(SIGKILL);
+}
+
+void fault_step(const char* point, const std::function<void()>& step) {
+  const FaultSpec& spec = fault_spec();
+  if (spec.point.empty() || spec.point != point) {
+    step();
+    return;
+  }
+  // SIGKILL is raised with the lock held: no other thread's step of this
+  // point completes after the n-th one.
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  step();
+  fault_point(point);
 }
 
 std::string sha256_hex(std::string_view data) { return sigv4::sha256_hex(data); }
