@@ -46,7 +46,7 @@ std::optional<FileName> parse_file_name(std::string_view name) {
   else if (lower == "gps") f.kind = FileKind::Gps;
   else if (lower == "acc") f.kind = FileKind::Accel;
   else return std::nullopt;
-  if (lower != extension(f.kind)) f.ext = std::string(ext);
+  if (ext != extension(f.kind)) f.ext = std::string(ext);
   const bool tagged = f.kind == FileKind::Video || f.kind == FileKind::Thumbnail;
   if (tagged) {
     if (stem.size() != 17 || stem[15] != '_' || !is_known_tag(stem[16])) return std::nullopt;
