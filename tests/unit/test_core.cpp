@@ -101,6 +101,15 @@ TEST_CASE("file-name grammar: all six tags and sidecars", "[naming]") {
   CHECK(g->kind == FileKind::Gps);
   CHECK_FALSE(g->camera());
   CHECK(parse_file_name("20261120_081200_1.jpg")->kind == FileKind::Thumbnail);
+  // other cameras' containers and upper-case extensions: videos that keep their name
+  for (const char* v : {"20261120_081200_1.MP4", "20261120_081200_2.mov", "20261120_081200_A.MOV"}) {
+    auto f = parse_file_name(v);
+    REQUIRE(f);
+    CHECK(f->kind == FileKind::Video);
+    CHECK(format_file_name(*f) == v);
+  }
+  CHECK(parse_file_name("20261120_081200_1.mp4")->ext.empty());
+  CHECK_FALSE(parse_file_name("20261120_081200_1.mkv"));
   CHECK_FALSE(parse_file_name("20261120_081200_Z.mp4"));
   CHECK_FALSE(parse_file_name("20261120_081200.mp4"));
   CHECK_FALSE(parse_file_name("20261320_081200_1.mp4"));
