@@ -104,6 +104,16 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
   expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --reencode -o "$p-re.mp4" --format json
   clean "$p-re.mp4"
   cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-re.mp4"
+  # the default keeps the footage's codec; --codec picks the other
+  vcodec() { ffprobe -v error -select_streams v -show_entries stream=codec_name -of csv=p=0 "$1"; }
+  assert_eq "$(vcodec "$p-re.mp4")" "${CODEC[$p]}" "($p: --reencode keeps the codec)"
+  if [ "${CODEC[$p]}" = hevc ]; then
+    expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:17.9 --codec h264 -o "$p-h264.mp4"
+    assert_contains "$WORK/err" "re-encoding the whole clip"
+    assert_eq "$(vcodec "$p-h264.mp4")" h264 "($p: --codec h264)"
+    clean "$p-h264.mp4"
+    cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:17.900 "$p-h264.mp4"
+  fi
 
   # --timelapse, --layout, --still: made, and decodable
   expect_exit 0 nexcut "$p" --from 08:12:00 --to 08:12:30 --timelapse 10 -o "$p-tl.mp4" --format json

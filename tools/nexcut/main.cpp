@@ -93,10 +93,13 @@ int main(int argc, char** argv) {
   modes->add_flag("--reencode", reencode, "Re-encode every frame (see --preset, --crf, --bitrate)");
   modes->add_option("--timelapse", timelapse, "Speed up N times (e.g. 30x): every Nth frame")->type_name("Nx");
   modes->require_option(0, 1);
-  app.add_option("--preset", o.clip.encode.preset, "x264 preset for re-encoding")
+  app.add_option("--codec", o.clip.encode.codec,
+                 "Codec of a re-encode: h264 or hevc (default: the footage's; another with --exact re-encodes all)")
+      ->check(CLI::IsMember({"h264", "hevc"}));
+  app.add_option("--preset", o.clip.encode.preset, "x264/x265 preset for re-encoding")
       ->check(CLI::IsMember({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
                              "veryslow"}));
-  app.add_option("--crf", o.clip.encode.crf, "x264 quality for re-encoding (0-51, lower is better)")
+  app.add_option("--crf", o.clip.encode.crf, "x264/x265 quality for re-encoding (0-51, lower is better)")
       ->check(CLI::Range(0, 51));
   app.add_option("--bitrate", bitrate, "Average bitrate for re-encoding instead of --crf (e.g. 8M)");
   app.add_flag("--no-audio", no_audio, "Leave the interior audio out");

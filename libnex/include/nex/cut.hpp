@@ -37,7 +37,10 @@ const char* to_string(Layout l);
 std::optional<Layout> parse_layout(std::string_view s);
 
 struct EncodeOptions {
-  std::string preset = "veryfast";  // x264 preset for --reencode, --timelapse and layouts
+  // Codec of what is re-encoded whole (--reencode, --timelapse, layouts):
+  // "h264", "hevc", or "" for the source's (H.264 for other codecs).
+  std::string codec;
+  std::string preset = "veryfast";  // x264/x265 preset for --reencode, --timelapse and layouts
   int crf = 21;                     // quality (lower is better); used when bitrate == 0
   int64_t bitrate = 0;              // bits/s; > 0 selects average bitrate instead of CRF
 };

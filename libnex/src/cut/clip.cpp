@@ -347,6 +347,7 @@ class Rejoin {
     s_.profile = depth > 8 ? "main10" : "main";
     s_.level.clear();
     if (s_.bitrate <= 0) s_.crf = 20;
+    s_.inband = true;
     s_.params = "bframes=0:open-gop=0:scenecut=0:repeat-headers=1:annexb=1:info=0:frame-threads=1:keyint=" +
                 std::to_string(std::max(s_.gop, 1));
     ctx_.log->debug("head encoder: libx265 {} {}", s_.profile, s_.params);
@@ -519,6 +520,12 @@ EncoderSetup user_setup(const ClipOptions& o, int w, int h, AVRational tb, AVRat
   return s;
 }
 
+// --codec, or the source's codec when it is one nexcut encodes.
+std::string output_codec(const ClipOptions& o, const Input& in) {
+  if (!o.encode.codec.empty()) return o.encode.codec;
+  return in.vst()->codecpar->codec_id == AV_CODEC_ID_HEVC ? "hevc" : "h264";
+}
+
 CodecParPtr par_of(const AVCodecContext* enc) {
   CodecParPtr p(avcodec_parameters_alloc());
   if (!p) throw IoError("out of memory");
@@ -564,7 +571,7 @@ ClipResult timelapse(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   const Input& in0 = *plan.pieces.front().in;
   const AVRational tb = av_inv_q(in0.fps);
   EncoderSetup s = user_setup(o, in0.vst()->codecpar->width, in0.vst()->codecpar->height, tb, in0.fps);
-  media::CodecContextPtr enc = open_x264(s);
+  media::CodecContextPtr enc = open_encoder(s, output_codec(o, in0));
   Muxer mux(out, o.overwrite);
   CodecParPtr par = par_of(enc.get());
   mux.add_stream(par.get(), tb, in0.fps);
@@ -615,6 +622,8 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     if (id != AV_CODEC_ID_H264 && id != AV_CODEC_ID_HEVC)
       why = plan.pieces.front().in->file.filename().string() + " is " + avcodec_get_name(id) +
             ": only H.264 and HEVC are stream-copied";
+    if (!o.encode.codec.empty() && o.encode.codec != (id == AV_CODEC_ID_HEVC ? "hevc" : "h264"))
+      why = "--codec " + o.encode.codec + " differs from the footage's " + avcodec_get_name(id);
     if (!why.empty()) {
       ctx.log->warn("cannot stream-copy this footage ({}): re-encoding the whole clip", why);
       mode = Mode::Reencode;
@@ -643,7 +652,7 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   if (mode == Mode::Reencode) {
     const AVCodecParameters* par = p0.in->vst()->codecpar;
     EncoderSetup s = user_setup(o, par->width, par->height, vtb, p0.in->fps);
-    media::CodecContextPtr enc = open_x264(s);
+    media::CodecContextPtr enc = open_encoder(s, output_codec(o, *p0.in));
     CodecParPtr vpar = par_of(enc.get());
     mux.add_stream(vpar.get(), vtb, p0.in->fps);
     EncodedAudio audio;
@@ -753,7 +762,7 @@ ClipResult make_composite(const CardScan& scan, LocalTime from, LocalTime to, La
   const AVRational vtb = road.vtb();
   const AVRational fps = road.pieces.front().in->fps;
   EncoderSetup s = user_setup(o, W, H, vtb, fps);
-  media::CodecContextPtr enc = open_x264(s);
+  media::CodecContextPtr enc = open_encoder(s, output_codec(o, *road.pieces.front().in));
   std::future<EncodedAudio> audio_fut = start_audio(cabin, o, ctx);
   Muxer mux(out, o.overwrite);
   CodecParPtr vpar = par_of(enc.get());

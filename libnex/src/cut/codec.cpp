@@ -249,6 +249,8 @@ media::CodecContextPtr open_x265(const EncoderSetup& s) {
   c->color_primaries = s.primaries;
   c->color_trc = s.trc;
   if (s.bitrate > 0) c->bit_rate = s.bitrate;
+  if (!s.inband) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;  // hvcC in the sample entry (hvc1)
+  c->thread_count = s.threads;
   av_opt_set(c->priv_data, "preset", s.preset.c_str(), 0);
   if (s.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", s.crf, 0);
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
@@ -258,6 +260,11 @@ media::CodecContextPtr open_x265(const EncoderSetup& s) {
   av_opt_set(c->priv_data, "x265-params", params.c_str(), 0);
   media::check_av_io(avcodec_open2(c.get(), vc, nullptr), "open libx265 (preset " + s.preset + ")");
   return c;
+}
+
+media::CodecContextPtr open_encoder(const EncoderSetup& s, const std::string& codec) {
+  if (codec == "hevc") return open_x265(s);
+  return open_x264(s);
 }
 
 void encode(AVCodecContext* enc, AVFrame* frame, const std::function<void(AVPacket*)>& sink) {

@@ -161,12 +161,15 @@ struct EncoderSetup {
   std::string preset = "veryfast";
   std::string profile = "high";
   std::string level;     // "" = let x264 choose
-  std::string params;    // x264-params
+  std::string params;    // x264-params / x265-params
+  bool inband = false;   // x265: parameter sets in the stream (repeat-headers), no global header
   int threads = 0;
 };
 media::CodecContextPtr open_x264(const EncoderSetup& s);
 // libx265 through FFmpeg (s.params as x265-params, s.profile main|main10).
 media::CodecContextPtr open_x265(const EncoderSetup& s);
+// The encoder of a whole re-encode: libx264 for "h264", libx265 for "hevc".
+media::CodecContextPtr open_encoder(const EncoderSetup& s, const std::string& codec);
 // Encodes one frame (nullptr flushes) and hands every packet out.
 void encode(AVCodecContext* enc, AVFrame* frame, const std::function<void(AVPacket*)>& sink);
 

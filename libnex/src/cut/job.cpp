@@ -176,10 +176,14 @@ Report run(const Options& o, const Context& ctx) {
     rep.clips.insert(rep.clips.end(), v.begin(), v.end());
     return rep;
   }
+  // -o names the folder the clips go to (`-o clips/`): made when missing.
   std::error_code ec;
+  if (!fs::exists(o.output, ec)) {
+    fs::create_directories(o.output, ec);
+    if (ec) throw IoError("cannot create " + o.output.string() + ": " + ec.message());
+  }
   if (!fs::is_directory(o.output, ec))
-    throw IoError("with --items, -o must be an existing folder: " + o.output.string(),
-                  "create it first (mkdir -p " + o.output.string() + ")");
+    throw IoError("with --items, -o must be a folder: " + o.output.string(), "name a folder; it is made when missing");
   std::ifstream file;
   std::istream* in = o.items_in;
   if (*o.items != "-") {
