@@ -121,7 +121,7 @@ def main():
         if nb and not np.array_equal(src_thumbs[i], src_thumbs[i - 1 if i > 0 else i + 1]):
             gap = p - max(nb)
             worst_gap = min(worst_gap, gap)
-            if gap < 3:
+            if gap < 1:
                 sys.exit("framecmp: clip frame %d: %.1f dB against its source frame, %.1f against a neighbour"
                          % (i, p, max(nb)))
         if c_sums[i] == src_sums[i]:
