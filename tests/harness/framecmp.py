@@ -8,8 +8,8 @@ segment's name + the frame's presentation time) lies in [FROM, TO) are
 selected, and every clip frame is compared with the source frame at the same
 position:
 
-- PSNR >= 35 dB against it (on a 128x72 grey thumbnail), and clearly higher
-  than against its neighbours (an off-by-one fails);
+- PSNR >= 35 dB against it (on a 128x72 grey thumbnail), and at least 1 dB
+  higher than against either neighbour (an off-by-one fails);
 - at least N frames (--copied) bit-identical to the source's decoded frames
   (full-size MD5 of the decoded picture): the stream-copied ones.
 
