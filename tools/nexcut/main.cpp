@@ -58,12 +58,12 @@ int main(int argc, char** argv) {
       "\n"
       "Examples:\n"
       "  nexcut /media/card --from 08:13:05 --to +30s -o clip.mp4\n"
-      "  nexcut /media/card --event 20261120_081400_hard-brake --camera both -o event.mp4 --telemetry\n"
-      "  nexcut /media/card --at 08:14:00 --before 5s --after 5s --camera both --layout pip -o pip.mp4\n"
+      "  nexcut /media/card --event 20261120_081800_hard-brake --camera both --telemetry -o event.mp4\n"
+      "  nexcut /media/card --at 08:14:00 --before 5s --after 5s --layout pip -o pip.mp4\n"
       "  nexcut /media/card --drive 20261120_081200 --timelapse 30x -o drive.mp4\n"
       "  nexls /media/card --events --format ndjson | nexcut /media/card --items - -o clips/\n"
       "  nexcut /media/card --still 08:14:00.5 -o frame.jpg\n"
-      "  nexcut salvage /media/card/drive/20261120_081700_1.mp4 -o repaired.mp4\n"
+      "  nexcut salvage /media/customer-card/drive/20261120_090100_1.mp4 -o rescued.mp4\n"
       "\n"
       "Exit status: 0 ok, 1 error, 2 usage error, 3 some --items failed, 130 interrupted.\n");
 
