@@ -32,15 +32,6 @@ make_card h264-b3 -c:v libx264 -preset veryfast -b:v 4M -x264-params keyint=60:b
 make_card hevc -c:v libx265 -preset ultrafast -b:v 3M -tag:v hvc1 \
   -x265-params keyint=30:bframes=4:open-gop=1:scenecut=0:log-level=error
 
-best() {  # best of 3 wall-clock times of a command (after one warm-up run)
-  "$@" >/dev/null 2>&1
-  local b=999999 t e
-  for _ in 1 2 3; do
-    t=$(now); "$@" >/dev/null 2>&1; e=$(elapsed "$t")
-    b=$(awk -v a="$b" -v c="$e" 'BEGIN{print (c<a)?c:a}')
-  done
-  echo "$b"
-}
 
 for card in h264-b3 hevc; do
   : > list.txt

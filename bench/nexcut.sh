@@ -17,15 +17,6 @@ segs=(card/drive/20261120_081200_1.mp4 card/drive/20261120_081300_1.mp4 card/dri
 for f in "${segs[@]}"; do echo "file '$PWD/$f'" >> list.txt; done
 from=2026-11-20T08:12:30.500 to=2026-11-20T08:15:30.500
 
-best() {  # best of 3 wall-clock times of a command (after one warm-up run)
-  "$@" >/dev/null 2>&1
-  local b=999999 t e
-  for _ in 1 2 3; do
-    t=$(now); "$@" >/dev/null 2>&1; e=$(elapsed "$t")
-    b=$(awk -v a="$b" -v c="$e" 'BEGIN{print (c<a)?c:a}')
-  done
-  echo "$b"
-}
 
 copy=$(best nexcut card --from $from --to $to --copy -o copy.mp4 -y -q)
 exact=$(best nexcut card --from $from --to $to -o exact.mp4 -y -q)

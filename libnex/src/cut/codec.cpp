@@ -197,12 +197,18 @@ void copy_packets(const std::vector<Range>& ranges, const Context& ctx, const st
   }
 }
 
-// --- x264 ----------------------------------------------------------------------
+// --- x264 / x265 -------------------------------------------------------------
 
-media::CodecContextPtr open_x264(const EncoderSetup& s) {
+namespace {
+
+// An encoder context of `name` (libx264, libx265) set up from `s`: what both
+// encoders take the same way. The caller adds the encoder's private options.
+media::CodecContextPtr video_encoder(const char* name, const EncoderSetup& s, const AVCodec** codec) {
   media::quiet_ffmpeg_logs();
-  const AVCodec* vc = avcodec_find_encoder_by_name("libx264");
-  if (!vc) throw IoError("FFmpeg has no libx264 encoder", "install libavcodec with libx264 (Debian: libavcodec59)");
+  const AVCodec* vc = avcodec_find_encoder_by_name(name);
+  if (!vc)
+    throw IoError(std::string("FFmpeg has no ") + name + " encoder",
+                  std::string("install libavcodec with ") + name + " (Debian: libavcodec59)");
   media::CodecContextPtr c(avcodec_alloc_context3(vc));
   if (!c) throw IoError("out of memory");
   c->width = s.width;
@@ -217,43 +223,32 @@ media::CodecContextPtr open_x264(const EncoderSetup& s) {
   c->colorspace = s.space;
   c->color_primaries = s.primaries;
   c->color_trc = s.trc;
-  c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   c->thread_count = s.threads;
   if (s.bitrate > 0) c->bit_rate = s.bitrate;
   av_opt_set(c->priv_data, "preset", s.preset.c_str(), 0);
-  if (!s.profile.empty()) av_opt_set(c->priv_data, "profile", s.profile.c_str(), 0);
-  if (!s.level.empty()) av_opt_set(c->priv_data, "level", s.level.c_str(), 0);
   if (s.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", s.crf, 0);
   av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
+  *codec = vc;
+  return c;
+}
+
+}  // namespace
+
+media::CodecContextPtr open_x264(const EncoderSetup& s) {
+  const AVCodec* vc = nullptr;
+  media::CodecContextPtr c = video_encoder("libx264", s, &vc);
+  c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  if (!s.profile.empty()) av_opt_set(c->priv_data, "profile", s.profile.c_str(), 0);
+  if (!s.level.empty()) av_opt_set(c->priv_data, "level", s.level.c_str(), 0);
   if (!s.params.empty()) av_opt_set(c->priv_data, "x264-params", s.params.c_str(), 0);
   media::check_av_io(avcodec_open2(c.get(), vc, nullptr), "open libx264 (preset " + s.preset + ")");
   return c;
 }
 
 media::CodecContextPtr open_x265(const EncoderSetup& s) {
-  media::quiet_ffmpeg_logs();
-  const AVCodec* vc = avcodec_find_encoder_by_name("libx265");
-  if (!vc) throw IoError("FFmpeg has no libx265 encoder", "install libavcodec with libx265 (Debian: libavcodec59)");
-  media::CodecContextPtr c(avcodec_alloc_context3(vc));
-  if (!c) throw IoError("out of memory");
-  c->width = s.width;
-  c->height = s.height;
-  c->pix_fmt = s.pix_fmt;
-  c->time_base = s.time_base;
-  c->framerate = s.fps;
-  c->sample_aspect_ratio = s.sar;
-  c->gop_size = s.gop;
-  c->max_b_frames = 0;
-  c->color_range = s.range;
-  c->colorspace = s.space;
-  c->color_primaries = s.primaries;
-  c->color_trc = s.trc;
-  if (s.bitrate > 0) c->bit_rate = s.bitrate;
+  const AVCodec* vc = nullptr;
+  media::CodecContextPtr c = video_encoder("libx265", s, &vc);
   if (!s.inband) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;  // hvcC in the sample entry (hvc1)
-  c->thread_count = s.threads;
-  av_opt_set(c->priv_data, "preset", s.preset.c_str(), 0);
-  if (s.bitrate <= 0) av_opt_set_double(c->priv_data, "crf", s.crf, 0);
-  av_opt_set_int(c->priv_data, "forced-idr", 1, 0);
   std::string params = "log-level=error";
   if (!s.profile.empty()) params += ":profile=" + s.profile;
   if (!s.params.empty()) params += ":" + s.params;
