@@ -45,7 +45,7 @@ for model in pro beam nexc1 nexc2 nexs1 one; do
   assert_eq "$(jq -r .footage events.ndjson | sort -u)" "on card"
 
   nexls "$c" --segments --format csv > seg.csv
-  assert_eq "$(head -1 seg.csv)" "id,start,duration,cameras,road_state,interior_state,size,drive"
+  assert_eq "$(head -1 seg.csv)" "id,start,duration,cameras,codec,fps,road_state,interior_state,size,drive"
   assert_eq "$(($(wc -l < seg.csv) - 1))" 6
   nexls "$c" --segments --json > seg.json
   assert_eq "$(jq -r '.[0].road_resolution' seg.json)" 1920x1080
