@@ -6,6 +6,7 @@
 
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
+#include "nex/source.hpp"
 
 namespace fs = std::filesystem;
 
@@ -37,6 +38,15 @@ int drive_score(int hard_brakes, int collisions, double distance_m) {
   return static_cast<int>(std::lround(std::clamp(s, 0.0, 100.0)));
 }
 
+std::string CardScan::where() const { return source ? source->describe() : root.string(); }
+
+std::string CardScan::read(const CardFile& f) const {
+  if (!source) return read_file(f.path);
+  auto text = source->read_file(f.rel);
+  if (!text) throw IoError(f.rel + ": no longer on the card");
+  return std::move(*text);
+}
+
 const Recording* CardScan::recording_at(LocalTime t) const {
   for (const auto* list : {&recordings, &parking})
     for (const auto& r : *list)
@@ -50,6 +60,13 @@ struct Scanner {
   CardScan& scan;
   const ScanOptions& opts;
   const Context& ctx;
+  Source& src;
+
+  std::string text_of(const CardFile& f) {
+    auto t = src.read_file(f.rel);
+    if (!t) throw IoError(f.rel + ": gone");
+    return std::move(*t);
+  }
 
   void add(Severity sev, std::string code, std::string path, std::string msg) {
     scan.findings.push_back({sev, std::move(code), std::move(path), std::move(msg)});
@@ -59,7 +76,11 @@ struct Scanner {
     const auto& f = cam == Camera::Road ? r.road : r.interior;
     Mp4Info& info = cam == Camera::Road ? r.road_info : r.interior_info;
     try {
-      info = read_mp4_info(f->path);
+      if (auto local = src.local_path(f->rel))
+        info = read_mp4_info(*local);
+      else
+        info = read_mp4_info([&](void* buf, size_t n, uint64_t off) { return src.read_at(f->rel, off, buf, n); },
+                             f->size);
     } catch (const IoError& e) {
       info.state = Mp4State::Malformed;
       info.problem = e.what();
@@ -84,7 +105,7 @@ struct Scanner {
     if (!r.acc || r.acc->size == 0) return;
     // Only the tail matters for a torn line; read the last bytes.
     try {
-      const std::string text = read_file(r.acc->path);
+      const std::string text = text_of(*r.acc);
       if (!text.empty() && text.back() != '\n')
         add(Severity::Warning, "torn-sidecar", r.acc->rel, "last G-sensor line is torn (recording cut short)");
     } catch (const IoError& e) {
@@ -96,7 +117,7 @@ struct Scanner {
     if (!r.gps) return {};
     try {
       ParseStats st;
-      auto fixes = parse_nmea(read_file(r.gps->path), &st);
+      auto fixes = parse_nmea(text_of(*r.gps), &st);
       if (st.torn_tail) add(Severity::Warning, "torn-sidecar", r.gps->rel, "last GPS line is torn (recording cut short)");
       if (st.bad_lines)
         add(Severity::Warning, "corrupt-sidecar", r.gps->rel,
@@ -109,25 +130,27 @@ struct Scanner {
   }
 
   void list_dir(const std::string& dir, std::map<std::pair<std::string, bool>, Recording>& by_key) {
-    const fs::path p = scan.root / dir;
-    std::error_code ec;
-    if (!fs::is_directory(p, ec)) return;
-    fs::directory_iterator it(p, fs::directory_options::skip_permission_denied, ec);
-    if (ec) {
-      add(Severity::Problem, "unreadable", dir + "/", "folder cannot be listed: " + ec.message());
+    std::vector<SourceEntry> entries;
+    try {
+      entries = src.list(dir);
+    } catch (const InputError& e) {
+      add(Severity::Problem, "unreadable", dir + "/", std::string("folder cannot be listed: ") + e.what());
       return;
     }
-    for (; it != fs::directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      const std::string name = it->path().filename().string();
-      const std::string rel = dir + "/" + name;
-      std::error_code e2;
-      const bool regular = it->is_regular_file(e2);
-      const uint64_t size = regular ? it->file_size(e2) : 0;
+    for (const auto& ent : entries) {
+      const std::string& name = ent.name;
+      const std::string& rel = ent.rel;
+      const bool regular = ent.regular;
+      const uint64_t size = ent.size;
       if (regular) scan.used_bytes += size, (dir == "sos" ? scan.sos_bytes : scan.drive_bytes) += size;
       if (!regular) {
         scan.unknown_files.push_back(rel);
         add(Severity::Warning, "unknown-file", rel, "not a recording (a folder or special file)");
+        continue;
+      }
+      if (!ent.complete) {
+        scan.recording_now.push_back(rel);
+        add(Severity::Info, "recording", rel, "being recorded now (left for when it is closed)");
         continue;
       }
       const auto fname = parse_file_name(name);
@@ -144,7 +167,8 @@ struct Scanner {
             std::string("tag '") + fname->tag + "' is not used by " + scan.model->name);
       }
       const bool parking = fname->parking();
-      CardFile cf{it->path(), rel, size, *fname};
+      const auto local = src.local_path(rel);
+      CardFile cf{local.value_or(fs::path()), rel, size, *fname};
       // Untagged sidecars belong to the drive recording of that instant.
       auto& rec = by_key[{format_compact(fname->time) + "/" + dir, fname->tag ? parking : false}];
       rec.key = format_compact(fname->time);
@@ -152,7 +176,7 @@ struct Scanner {
       rec.dir = dir;
       rec.parking = fname->tag ? parking : rec.parking;
       rec.bytes += size;
-      rec.files.push_back(it->path());
+      rec.files.push_back(local.value_or(fs::path(rel)));
       const auto cam = fname->camera();
       switch (fname->kind) {
         case FileKind::Video: (cam == Camera::Road ? rec.road : rec.interior) = cf; break;
@@ -167,14 +191,21 @@ struct Scanner {
 }  // namespace
 
 CardScan scan_card(const fs::path& card, const ScanOptions& opts, const Context& ctx, bool require_identity) {
-  std::error_code ec;
-  if (!fs::exists(card, ec)) throw InputError(card.string() + ": no such card folder");
-  if (!fs::is_directory(card, ec)) throw InputError(card.string() + ": not a folder", "give the card's root folder");
+  std::shared_ptr<Source> src = open_source(card.string(), ctx);
+  return scan_card(src, opts, ctx, require_identity);
+}
+
+CardScan scan_card(const std::shared_ptr<Source>& src, const ScanOptions& opts, const Context& ctx,
+                   bool require_identity) {
   CardScan scan;
-  scan.root = card;
-  Scanner s{scan, opts, ctx};
+  scan.source = src;
+  const std::string where = src->describe();
+  if (!src->remote()) scan.root = where;
+  Scanner s{scan, opts, ctx, *src};
   try {
-    scan.camera = load_camera_yaml(card);
+    auto text = src->read_file("camera.yaml");
+    if (!text) throw InputError(where + ": no camera.yaml", "is this a card folder? 'nexsim init' creates one");
+    scan.camera = parse_camera_yaml(*text);
     scan.model = &scan.camera->profile();
   } catch (const Error& e) {
     if (require_identity) throw;
@@ -182,13 +213,9 @@ CardScan scan_card(const fs::path& card, const ScanOptions& opts, const Context&
   }
 
   // Root level: only camera.yaml, events.ndjson, drive/ and sos/ belong here.
-  fs::directory_iterator it(card, fs::directory_options::skip_permission_denied, ec);
-  if (ec) throw InputError(card.string() + ": cannot list: " + ec.message());
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    const std::string name = it->path().filename().string();
-    std::error_code e2;
-    if (it->is_regular_file(e2) && name != "drive" && name != "sos") scan.used_bytes += it->file_size(e2);
+  for (const auto& ent : src->list("")) {
+    const std::string& name = ent.name;
+    if (ent.regular && name != "drive" && name != "sos") scan.used_bytes += ent.size;
     if (name == "camera.yaml" || name == "events.ndjson" || name == "drive" || name == "sos") continue;
     scan.unknown_files.push_back(name);
     s.add(Severity::Info, "unknown-file", name, "not part of the card layout (ignored)");
@@ -258,7 +285,7 @@ CardScan scan_card(const fs::path& card, const ScanOptions& opts, const Context&
   if (!scan.drives.empty()) scan.drives.back().distance_m = track_length_m(track);
 
   // Events: attach drive events to the drive whose time span holds them.
-  scan.events = read_events(card / "events.ndjson", &scan.events_stats);
+  if (auto text = src->read_file("events.ndjson")) scan.events = parse_events(*text, &scan.events_stats);
   if (scan.events_stats.torn_tail)
     s.add(Severity::Warning, "torn-log", "events.ndjson", "last line is torn (write cut short)");
   if (scan.events_stats.bad_lines)
@@ -285,7 +312,7 @@ CardScan scan_card(const fs::path& card, const ScanOptions& opts, const Context&
     s.add(Severity::Info, "not-readable", "",
           scan.model->name + " keeps footage in built-in memory that a card reader cannot see; "
                              "its clips are only in the cloud");
-  ctx.log->debug("scanned {}: {} segments, {} parking clips, {} events", card.string(), scan.recordings.size(),
+  ctx.log->debug("scanned {}: {} segments, {} parking clips, {} events", where, scan.recordings.size(),
                  scan.parking.size(), scan.events.size());
   return scan;
 }

@@ -19,10 +19,10 @@ std::string rel_of(const Recording& r) {
   return r.dir + "/" + r.key;
 }
 
-std::vector<GpsFix> gps_of(const Recording& r) {
+std::vector<GpsFix> gps_of(const CardScan& scan, const Recording& r) {
   if (!r.gps) return {};
   try {
-    return parse_nmea(read_file(r.gps->path));
+    return parse_nmea(scan.read(*r.gps));
   } catch (const std::exception&) {
     return {};
   }
@@ -80,7 +80,7 @@ CheckReport check_card(const CardScan& scan) {
       continue;
     }
     if (gap > 2000 && gap < 10 * 60000) {
-      const auto fa = gps_of(a);
+      const auto fa = gps_of(scan, a);
       if (!fa.empty() && fa.back().speed_kmh > 5.0)
         add(Severity::Problem, "gap", rel_of(b),
             format_duration(gap) + " of footage missing before it while the car was moving at " +
@@ -95,7 +95,7 @@ CheckReport check_card(const CardScan& scan) {
     bool have_prev = false;
     for (const auto& r : scan.recordings) {
       if (is_clock_reset(r.start)) continue;  // reported by the scan
-      const auto fixes = gps_of(r);
+      const auto fixes = gps_of(scan, r);
       if (fixes.empty()) continue;
       const int64_t drift = r.start.ms - (fixes.front().utc.ms + off);
       if (std::llabs(drift) > kClockDriftMs && (!have_prev || std::llabs(drift - prev_drift) > kClockDriftMs))
@@ -156,7 +156,7 @@ CheckReport check_card(const CardScan& scan) {
 
 ojson CheckReport::to_json(const CardScan& scan) const {
   ojson j;
-  j["card"] = scan.root.string();
+  j["card"] = scan.where();
   j["model"] = scan.model ? ojson(scan.model->id) : ojson(nullptr);
   j["serial"] = scan.camera ? ojson(scan.camera->serial) : ojson(nullptr);
   j["readable"] = scan.model ? scan.model->readable : true;

@@ -166,7 +166,7 @@ int Tool::run(int argc, char** argv, const std::function<int(Invocation&)>& body
 
     const int rc = body(inv);
     std::cout.flush();
-    if (g_interrupted.load()) return kExitInterrupted;
+    if (g_interrupted.load() && !inv.signal_is_normal_stop) return kExitInterrupted;
     return rc;
   } catch (const Error& e) {
     std::cout.flush();

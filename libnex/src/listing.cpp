@@ -256,7 +256,7 @@ std::string drive_gpx(const CardScan& s, const Drive& d) {
     if (!r.gps) continue;
     std::vector<GpsFix> fixes;
     try {
-      fixes = parse_nmea(read_file(r.gps->path));
+      fixes = parse_nmea(s.read(*r.gps));
     } catch (const IoError&) {
       continue;  // reported by --check
     }

@@ -240,26 +240,30 @@ Mp4Info read_mp4_info(const std::filesystem::path& file) {
   } closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw IoError(file.string() + ": " + errno_text(errno));
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  return read_mp4_info(
+      [&](void* buf, size_t n, uint64_t off) {
+        size_t got = 0;
+        while (got < n) {
+          const ssize_t r = ::pread(fd, static_cast<char*>(buf) + got, n - got, static_cast<off_t>(off + got));
+          if (r < 0) {
+            if (errno == EINTR) continue;
+            throw IoError(file.string() + ": read: " + errno_text(errno));
+          }
+          if (r == 0) break;
+          got += static_cast<size_t>(r);
+        }
+        return got;
+      },
+      static_cast<uint64_t>(st.st_size));
+}
+
+Mp4Info read_mp4_info(const Mp4Reader& pread_all, uint64_t size) {
   Mp4Info info;
   if (size == 0) {
     info.state = Mp4State::Empty;
     info.problem = "0-byte file";
     return info;
   }
-  auto pread_all = [&](void* buf, size_t n, uint64_t off) {
-    size_t got = 0;
-    while (got < n) {
-      const ssize_t r = ::pread(fd, static_cast<char*>(buf) + got, n - got, static_cast<off_t>(off + got));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        throw IoError(file.string() + ": read: " + errno_text(errno));
-      }
-      if (r == 0) break;
-      got += static_cast<size_t>(r);
-    }
-    return got;
-  };
   uint64_t pos = 0;
   bool saw_ftyp = false, truncated = false;
   while (pos + 8 <= size) {

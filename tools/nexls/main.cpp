@@ -25,7 +25,7 @@ void print_check(nex::cli::Invocation& inv, const nex::CardScan& scan, const nex
     r.write(out, inv.format);
     return;
   }
-  out << "card:      " << scan.root.string() << '\n';
+  out << "card:      " << scan.where() << '\n';
   if (scan.camera)
     out << "camera:    " << scan.model->name << ", serial " << scan.camera->serial << ", firmware "
         << scan.camera->firmware << '\n';

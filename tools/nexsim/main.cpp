@@ -1,6 +1,7 @@
 // nexsim: emulates a Nexar camera writing footage onto a card folder.
 #include <iostream>
 
+#include "nex/camera_server.hpp"
 #include "nex/cli.hpp"
 #include "nex/error.hpp"
 #include "nex/footage.hpp"
@@ -53,7 +54,8 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  nexsim init card --model pro --capacity 32G --utc-offset +02:00\n"
       "  nexsim drive card --start 2026-11-20T08:12:00 --duration 10m --interior --event hard-brake@6m\n"
-      "  nexsim park card --duration 8h --incident impact@2h\n");
+      "  nexsim park card --duration 8h --incident impact@2h\n"
+      "  nexsim serve card --listen 127.0.0.1:8080  serve the card as the camera's Wi-Fi API until Ctrl-C\n");
 
   std::string card, model, capacity, serial, utc_offset = "+00:00", sos_quota;
   auto* init = app.add_subcommand("init", "Create an empty card for a camera model");
@@ -95,7 +97,24 @@ int main(int argc, char** argv) {
   cache->add_flag("--warm", warm, "Encode every template now");
   cache->add_flag("--path", show_path, "Print the cache folder");
 
-  for (auto* sub : {init, drive, park, cache}) tool.add_common_options(*sub);
+  std::string listen = "127.0.0.1:8080", ready_file;
+  std::vector<std::string> faults;
+  int max_clients = 3, live_fps = 5;
+  auto* serve = app.add_subcommand("serve", "Serve the card over HTTP as the camera's Wi-Fi API (docs/camera-api.md)");
+  serve->add_option("CARD", card, "Card folder")->required();
+  serve->add_option("--listen", listen, "Address HOST:PORT (port 0: a free port); not loopback: a warning")
+      ->type_name("HOST:PORT");
+  serve->add_option("--ready-file", ready_file, "Write the base URL to FILE once listening (removed on exit)")
+      ->type_name("FILE");
+  serve->add_option("--max-clients", max_clients, "Concurrent requests; one more gets 503")->check(CLI::Range(1, 64));
+  serve->add_option("--fault", faults,
+                    "Misbehave: drop-after=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, "
+                    "stale-size, empty-listing-once, clock-skew=SECONDS (comma-separated, repeatable)")
+      ->type_name("SPEC");
+  serve->add_option("--seed", seed, "Seed for the faults that fire by chance");
+  serve->add_option("--live-fps", live_fps, "Frames a second of /live.mjpg")->check(CLI::Range(1, 30));
+
+  for (auto* sub : {init, drive, park, cache, serve}) tool.add_common_options(*sub);
 
   return tool.run(argc, argv, [&](nex::cli::Invocation& inv) {
     const auto cache_dir = nex::default_cache_dir();
@@ -145,6 +164,20 @@ int main(int argc, char** argv) {
       o.cache_dir = cache_dir;
       print_report(inv, nex::sim::simulate_park(o, inv.ctx));
       return 0;
+    }
+    if (serve->parsed()) {
+      nex::serve::ServeOptions o;
+      o.card = card;
+      o.listen = nex::serve::parse_listen(listen);
+      o.ready_file = ready_file;
+      o.max_clients = max_clients;
+      std::string spec;
+      for (const auto& f : faults) spec += (spec.empty() ? "" : ",") + f;
+      if (!faults.empty()) o.faults = nex::serve::parse_faults(spec);
+      o.seed = seed;
+      o.live_fps = live_fps;
+      inv.signal_is_normal_stop = true;
+      return nex::serve::serve_camera(o, inv.ctx, *inv.out);
     }
     if (show_path) *inv.out << cache_dir.string() << '\n';
     if (warm) {

@@ -61,10 +61,10 @@ int main(int argc, char** argv) {
 
   // nexsync CARD DEST
   std::string card, dest, items, drives, before, after, quota, max_size, link, bwlimit, jobs_s, part_size,
-      retries_s, work_dir;
+      retries_s, work_dir, mirror;
   std::vector<std::string> clips;
   bool dry_run = false, watch = false, all = false, content_md5 = false;
-  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy)");
+  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy), or a camera at http://HOST[:PORT]");
   app.add_option("DEST", dest, "s3://BUCKET/PREFIX or a folder (default: nexsync.destination in the config)");
   app.add_flag("-n,--dry-run", dry_run, "Print the plan in order, with sizes; change nothing")
       ->group("Run");
@@ -103,6 +103,9 @@ int main(int argc, char** argv) {
   app.add_option("--work-dir", work_dir, "Journal, state and cut clips (default ~/.cache/nex/sync)")->type_name("DIR")
       ->group("Transfer");
   app.add_flag("--watch", watch, "Keep following the card; upload new events within seconds")
+  app.add_option("--mirror", mirror, "A camera's card is pulled into DIR first (card layout; default in the work dir)")
+      ->type_name("DIR")
+      ->group("Transfer");
       ->group("Run");
   app.add_flag("--all", all, "Also list items that were already up to date")
       ->group("Run");
@@ -246,6 +249,10 @@ int main(int argc, char** argv) {
       if (inv.format == nex::Format::Json) inv.format = nex::Format::Ndjson;
     }
     nex::sync::SyncReport rep = nex::sync::run_sync(o, inv.ctx, on_item);
+    if (!mirror.empty()) {
+      if (!nex::is_camera_url(card)) throw nex::UsageError("--mirror is for a camera", "CARD is http://HOST[:PORT]");
+      o.mirror = mirror;
+    }
     if (!streaming) {
       if (inv.format == nex::Format::Json) {
         nex::ojson j;
@@ -273,3 +280,11 @@ int main(int argc, char** argv) {
     return rep.exit_code();
   });
 }
+        if (rep.camera) j["camera"] = rep.camera->to_json();
+        if (rep.camera) *inv.out << rep.camera->to_json().dump() << '\n';
+    if (rep.camera) {
+      for (const auto& g : rep.camera->gone)
+        inv.ctx.log->warn("{}: overwritten on the camera before it could be saved (not backed up)", g);
+      if (rep.camera->camera_lost)
+        inv.ctx.log->warn("the camera stopped answering: the next run goes on from here (exit code 3)");
+    }

@@ -58,4 +58,12 @@ CameraListing parse_camera_listing(std::string_view body);
 // the client to distrust a listing.
 bool is_safe_card_path(std::string_view path);
 
+// "bytes 100-199/1000" -> {100, 199, 1000}; "bytes */1000" -> {0, 0, 1000}
+// with unsatisfied set. nullopt for anything else (a camera's answer).
+struct ContentRange {
+  uint64_t first = 0, last = 0, total = 0;
+  bool unsatisfied = false;
+};
+std::optional<ContentRange> parse_content_range(std::string_view value);
+
 }  // namespace nex

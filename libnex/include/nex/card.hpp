@@ -5,6 +5,7 @@
 // folder that cannot be opened at all.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ struct Finding {
 };
 
 struct CardFile {
-  std::filesystem::path path;  // absolute
+  std::filesystem::path path;  // absolute; empty when the card is a camera (read through CardScan::source)
   std::string rel;             // "drive/20261120_081200_1.mp4"
   uint64_t size = 0;
   FileName name;
@@ -70,8 +71,11 @@ struct ScanOptions {
   int64_t gap_tolerance_ms = 2000;  // larger gaps split drives
 };
 
+class Source;
+
 struct CardScan {
-  std::filesystem::path root;
+  std::filesystem::path root;                // the folder; empty for a camera
+  std::shared_ptr<Source> source;            // what the card was read through
   std::optional<CameraIdentity> camera;
   const ModelProfile* model = nullptr;
   std::vector<Recording> recordings;  // drive recordings, oldest first
@@ -82,6 +86,12 @@ struct CardScan {
   std::vector<Finding> findings;
   uint64_t used_bytes = 0, drive_bytes = 0, sos_bytes = 0;
   std::vector<std::string> unknown_files;  // relative paths
+  std::vector<std::string> recording_now;  // a camera's files still being recorded (left out)
+
+  // The card as the user named it: its folder, or the camera's URL.
+  std::string where() const;
+  // A (small) file of the card, read through its source. Throws IoError.
+  std::string read(const CardFile& f) const;
 
   // The recording holding a time, if any (drive recordings then parking).
   const Recording* recording_at(LocalTime t) const;
@@ -90,6 +100,9 @@ struct CardScan {
 // Throws InputError when `card` is missing or not a folder. A missing or bad
 // camera.yaml is a finding (camera stays empty) unless require_identity.
 CardScan scan_card(const std::filesystem::path& card, const ScanOptions& opts, const Context& ctx,
+                   bool require_identity = false);
+// The same through any source (a folder or a camera, nex/source.hpp).
+CardScan scan_card(const std::shared_ptr<Source>& source, const ScanOptions& opts, const Context& ctx,
                    bool require_identity = false);
 
 // The drive score: 100 − 25 × collisions − 10 × hard brakes per 10 km (at

@@ -32,6 +32,9 @@ struct Invocation {
   Format format = Format::Table;
   bool color = false;
   std::ostream* out = nullptr;  // stdout: data only
+  // Set by a body that runs until SIGINT/SIGTERM (a server): stopping on a
+  // signal is then its normal end, exit 0 rather than 130.
+  bool signal_is_normal_stop = false;
 };
 
 class Tool {

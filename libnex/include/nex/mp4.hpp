@@ -4,6 +4,7 @@
 // in well under a second.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,10 @@ struct Mp4Info {
 // Parse from a file (reads headers and moov only). Never throws on bad data;
 // throws IoError only when the file cannot be opened or read.
 Mp4Info read_mp4_info(const std::filesystem::path& file);
+// The same from any random-access reader (a camera's ranged reads): reader
+// returns the bytes it put at buf, fewer only at the end of the file.
+using Mp4Reader = std::function<size_t(void* buf, size_t n, uint64_t offset)>;
+Mp4Info read_mp4_info(const Mp4Reader& reader, uint64_t size);
 // Parse from an in-memory moov-containing prefix (fuzzers, tests).
 Mp4Info parse_mp4_moov(std::string_view moov_payload, uint64_t file_size);
 

@@ -280,7 +280,7 @@ void encode(AVCodecContext* enc, AVFrame* frame, const std::function<void(AVPack
 std::vector<AudioSpan> audio_spans(const Plan& plan) {
   std::vector<AudioSpan> v;
   for (const auto& p : plan.pieces)
-    v.push_back({p.in->file, p.in->vtb, p.in->frames[p.first].ts, p.out_offset, p.out_offset + p.duration()});
+    v.push_back({p.in->media, p.in->vtb, p.in->frames[p.first].ts, p.out_offset, p.out_offset + p.duration()});
   return v;
 }
 
@@ -339,7 +339,7 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
 
   for (const AudioSpan& s : spans) {
     ctx.check_interrupt();
-    media::InputFormatPtr in = media::open_input(s.file, false);
+    media::InputFormatPtr in = open_media(s.media, false);
     int ai = -1;
     for (unsigned i = 0; i < in->nb_streams; ++i) {
       if (in->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO && ai < 0) ai = static_cast<int>(i);
@@ -347,19 +347,19 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
     }
     if (ai < 0) {
       if (!enc) return out;  // no audio in this footage
-      ctx.log->warn("{} has no audio: silence in its place", s.file.filename().string());
+      ctx.log->warn("{} has no audio: silence in its place", s.media.file.filename().string());
       const int64_t n = av_rescale_q(s.out_to, s.vtb, {1, rate}) - av_rescale_q(s.out_from, s.vtb, {1, rate});
       silence(n);
       continue;
     }
     AVStream* st = in->streams[ai];
     const AVCodec* dc = avcodec_find_decoder(st->codecpar->codec_id);
-    if (!dc) throw InputError(s.file.string() + ": no audio decoder");
+    if (!dc) throw InputError(s.media.file.string() + ": no audio decoder");
     media::CodecContextPtr dec(avcodec_alloc_context3(dc));
     if (!dec) throw IoError("out of memory");
-    media::check_av(avcodec_parameters_to_context(dec.get(), st->codecpar), s.file.string() + ": audio parameters");
+    media::check_av(avcodec_parameters_to_context(dec.get(), st->codecpar), s.media.file.string() + ": audio parameters");
     dec->pkt_timebase = st->time_base;
-    media::check_av(avcodec_open2(dec.get(), dc, nullptr), s.file.string() + ": open audio decoder");
+    media::check_av(avcodec_open2(dec.get(), dc, nullptr), s.media.file.string() + ": open audio decoder");
     // PCM (sowt/twos/lpcm), or any other decoder's format: converted to
     // planar float for the AAC encoder, sample for sample (same rate).
     media::SwrPtr swr;
@@ -368,9 +368,9 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
       SwrContext* raw = nullptr;
       media::check_av(swr_alloc_set_opts2(&raw, &dec->ch_layout, AV_SAMPLE_FMT_FLTP, dec->sample_rate, &dec->ch_layout,
                                           dec->sample_fmt, dec->sample_rate, 0, nullptr),
-                      s.file.string() + ": audio conversion");
+                      s.media.file.string() + ": audio conversion");
       swr.reset(raw);
-      media::check_av(swr_init(swr.get()), s.file.string() + ": audio conversion");
+      media::check_av(swr_init(swr.get()), s.media.file.string() + ": audio conversion");
       cf.reset(av_frame_alloc());
       if (!cf) throw IoError("out of memory");
     }
@@ -394,7 +394,7 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
       if (!fifo) throw IoError("out of memory");
       out.tb = {1, rate};
     } else if (dec->sample_rate != rate || dec->ch_layout.nb_channels != channels) {
-      throw InputError(s.file.string() + ": audio format differs from the previous segment");
+      throw InputError(s.media.file.string() + ": audio format differs from the previous segment");
     }
     const AVRational atb{1, rate};
     // Samples wanted, on the source's own timeline (0 = its first sample after priming).
@@ -431,20 +431,20 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
         avcodec_send_packet(dec.get(), nullptr);
         done = true;
       } else {
-        if (ret < 0) media::throw_av(ret, s.file.string() + ": read audio");
+        if (ret < 0) media::throw_av(ret, s.media.file.string() + ": read audio");
         if (pkt->stream_index != ai) {
           av_packet_unref(pkt.get());
           continue;
         }
         ret = avcodec_send_packet(dec.get(), pkt.get());
         av_packet_unref(pkt.get());
-        if (ret < 0 && ret != AVERROR_INVALIDDATA) media::throw_av(ret, s.file.string() + ": decode audio");
+        if (ret < 0 && ret != AVERROR_INVALIDDATA) media::throw_av(ret, s.media.file.string() + ": decode audio");
       }
       for (;;) {
         ret = avcodec_receive_frame(dec.get(), df.get());
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) break;
         if (ret == AVERROR_INVALIDDATA) continue;
-        media::check_av(ret, s.file.string() + ": decode audio");
+        media::check_av(ret, s.media.file.string() + ": decode audio");
         if (swr) {
           av_frame_unref(cf.get());
           cf->format = AV_SAMPLE_FMT_FLTP;
@@ -454,7 +454,7 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
           media::check_av_io(av_frame_get_buffer(cf.get(), 0), "audio buffer");
           const int got = swr_convert(swr.get(), cf->extended_data, cf->nb_samples,
                                       const_cast<const uint8_t**>(df->extended_data), df->nb_samples);
-          if (got != df->nb_samples) throw IoError(s.file.string() + ": audio conversion lost samples");
+          if (got != df->nb_samples) throw IoError(s.media.file.string() + ": audio conversion lost samples");
           cf->pts = df->pts;
           cf->best_effort_timestamp = df->best_effort_timestamp;
           take(cf.get());

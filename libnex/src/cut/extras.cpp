@@ -105,7 +105,7 @@ std::vector<fs::path> write_telemetry(const CardScan& scan, LocalTime from, Loca
     if (r->gps) {
       std::vector<GpsFix> fixes;
       try {
-        fixes = parse_nmea(read_file(r->gps->path));
+        fixes = parse_nmea(scan.read(*r->gps));
       } catch (const IoError&) {
       }
       for (const auto& g : fixes) {
@@ -122,7 +122,7 @@ std::vector<fs::path> write_telemetry(const CardScan& scan, LocalTime from, Loca
     if (r->acc) {
       std::vector<AccSample> acc;
       try {
-        acc = parse_acc(read_file(r->acc->path));
+        acc = parse_acc(scan.read(*r->acc));
       } catch (const IoError&) {
       }
       for (const auto& s : acc) {

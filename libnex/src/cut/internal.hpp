@@ -21,6 +21,7 @@ extern "C" {
 #include "nex/context.hpp"
 #include "nex/cut.hpp"
 #include "nex/fsutil.hpp"
+#include "nex/source.hpp"
 
 namespace nex::cut::detail {
 
@@ -45,10 +46,22 @@ struct FrameEntry {
   bool joinable = false;
 };
 
+// Where a segment file is read from: the filesystem, or a camera's ranged
+// reads through the card's Source.
+struct MediaRef {
+  fs::path file;                   // the local path, or "<camera URL>/<rel>" for messages
+  std::shared_ptr<Source> source;  // set for a camera
+  std::string rel;
+  uint64_t size = 0;
+};
+MediaRef media_ref(const CardScan& scan, const CardFile& f);
+media::InputFormatPtr open_media(const MediaRef& m, bool probe = false);
+
 // One segment file, opened and indexed: every video packet's timestamps and
 // flags (the packets are read once; their data is not kept).
 struct Input {
-  fs::path file;
+  fs::path file;     // for messages (media.file)
+  MediaRef media;
   LocalTime start;  // capture time of ts 0 (the recording's instant)
   media::InputFormatPtr fmt;
   int v = -1, a = -1;
@@ -76,7 +89,10 @@ struct Input {
   // it, left out). A stream copy may end at such an e and nowhere else.
   std::vector<size_t> clean_ends(size_t k, size_t limit) const;
 };
-std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start);
+std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start);
+inline std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
+  return open_source(MediaRef{file, nullptr, {}, 0}, start);
+}
 
 struct Piece {
   std::unique_ptr<Input> in;
@@ -183,7 +199,7 @@ struct EncodedAudio {
   int64_t samples = 0;
 };
 struct AudioSpan {
-  fs::path file;
+  MediaRef media;
   AVRational vtb{1, 90000};
   int64_t src_from = 0;           // video tb, in the source file
   int64_t out_from = 0, out_to = 0;  // video tb, on the output timeline

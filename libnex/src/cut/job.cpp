@@ -59,7 +59,7 @@ Window window_for_item(const CardScan& scan, const std::string& type, const std:
                        int64_t after_ms) {
   if (type == "event") {
     const Event* e = find_event(scan, id);
-    if (!e) throw InputError("no event '" + id + "' on " + scan.root.string(), "list events with 'nexls CARD --events'");
+    if (!e) throw InputError("no event '" + id + "' on " + scan.where(), "list events with 'nexls CARD --events'");
     if (is_parking(e->kind)) {
       for (const auto& p : scan.parking)
         if (p.key == e->segment) return {p.start, p.end(), id};
@@ -68,18 +68,18 @@ Window window_for_item(const CardScan& scan, const std::string& type, const std:
   }
   if (type == "drive") {
     const Drive* d = find_drive(scan, id);
-    if (!d) throw InputError("no drive '" + id + "' on " + scan.root.string(), "list drives with 'nexls CARD'");
+    if (!d) throw InputError("no drive '" + id + "' on " + scan.where(), "list drives with 'nexls CARD'");
     return {d->start, d->end, "drive_" + d->id};
   }
   if (type == "segment") {
     for (const auto& r : scan.recordings)
       if (r.key == id) return {r.start, r.start + (r.duration_known ? r.duration_ms : 60000), "segment_" + id};
-    throw InputError("no segment '" + id + "' on " + scan.root.string(), "list segments with 'nexls CARD --segments'");
+    throw InputError("no segment '" + id + "' on " + scan.where(), "list segments with 'nexls CARD --segments'");
   }
   if (type == "parking") {
     for (const auto& r : scan.parking)
       if (r.key == id) return {r.start, r.start + (r.duration_known ? r.duration_ms : 20000), "parking_" + id};
-    throw InputError("no parking clip '" + id + "' on " + scan.root.string(), "list them with 'nexls CARD --parking'");
+    throw InputError("no parking clip '" + id + "' on " + scan.where(), "list them with 'nexls CARD --parking'");
   }
   throw InputError("unknown item type '" + type + "'", "nexcut reads drive, segment, event and parking lines");
 }
@@ -88,7 +88,7 @@ Window resolve_selection(const CardScan& scan, const Selection& s) {
   const Drive* ref = nullptr;
   if (!s.drive.empty()) {
     ref = find_drive(scan, s.drive);
-    if (!ref) throw InputError("no drive '" + s.drive + "' on " + scan.root.string(), "list drives with 'nexls CARD'");
+    if (!ref) throw InputError("no drive '" + s.drive + "' on " + scan.where(), "list drives with 'nexls CARD'");
   }
   const int ways = !s.from.empty() + !s.at.empty() + !s.event.empty();
   if (ways > 1) throw UsageError("give one of --from/--to, --at or --event");

@@ -22,11 +22,28 @@ LocalTime Input::time_of(int64_t ts) const {
 // every frame's presentation time (dts + ctts, after the edit list) to put
 // frames in display order. Reading a 60 s 1080p segment's packets from the
 // page cache takes a few tens of milliseconds.
-std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
+MediaRef media_ref(const CardScan& scan, const CardFile& f) {
+  if (!f.path.empty()) return MediaRef{f.path, nullptr, {}, f.size};
+  return MediaRef{fs::path(scan.where() + "/" + f.rel), scan.source, f.rel, f.size};
+}
+
+media::InputFormatPtr open_media(const MediaRef& m, bool probe) {
+  if (!m.source) return media::open_input(m.file, probe);
+  std::shared_ptr<Source> src = m.source;
+  const std::string rel = m.rel;
+  media::ByteReader r;
+  r.size = m.size;
+  r.read = [src, rel](void* buf, size_t n, uint64_t off) { return src->read_at(rel, off, buf, n); };
+  return media::open_input_reader(std::move(r), m.file.string(), probe);
+}
+
+std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
   auto in = std::make_unique<Input>();
+  const fs::path& file = media.file;
   in->file = file;
+  in->media = media;
   in->start = start;
-  in->fmt = media::open_input(file, /*probe=*/false);
+  in->fmt = open_media(media, /*probe=*/false);
   AVFormatContext* f = in->fmt.get();
   for (unsigned i = 0; i < f->nb_streams; ++i) {
     const AVMediaType t = f->streams[i]->codecpar->codec_type;
@@ -188,7 +205,7 @@ std::vector<const Recording*> footage_for(const CardScan& scan, LocalTime& from,
     std::string hint;
     if (!scan.drives.empty())
       hint = "the card holds footage from " + format_iso(scan.drives.front().start) + " to " +
-             format_iso(scan.drives.back().end) + " ('nexls " + scan.root.string() + "' lists it)";
+             format_iso(scan.drives.back().end) + " ('nexls " + scan.where() + "' lists it)";
     throw InputError("no footage between " + format_iso(from, true) + " and " + format_iso(to, true), hint);
   }
   std::sort(hit.begin(), hit.end(), [](const Recording* a, const Recording* b) { return a->start < b->start; });
@@ -202,7 +219,7 @@ std::vector<const Recording*> footage_for(const CardScan& scan, LocalTime& from,
                                                   : "");
     if (info.state == Mp4State::NoMoov)
       throw InputError(f->rel + " is truncated (no moov index, power cut while recording)",
-                       "rebuild it first: nexcut salvage " + f->path.string() + " -o repaired.mp4");
+                       "rebuild it first: nexcut salvage " + (f->path.empty() ? f->rel : f->path.string()) + " -o repaired.mp4");
     if (info.state != Mp4State::Ok && info.state != Mp4State::Malformed)
       throw InputError(f->rel + " is not playable: " + std::string(to_string(info.state)) +
                        (info.problem.empty() ? "" : " (" + info.problem + ")"));
@@ -256,7 +273,7 @@ Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera
     const CardFile& f = camera == Camera::Road ? *r->road : *r->interior;
     Piece p;
     p.rec = r;
-    p.in = open_source(f.path, r->start);
+    p.in = open_source(media_ref(scan, f), r->start);
     const Input& in = *p.in;
     const AVRational ms{1, 1000};
     size_t i = 0;
@@ -308,7 +325,7 @@ std::optional<std::pair<double, double>> position_at(const CardScan& scan, Local
   if (!r || !r->gps) return std::nullopt;
   std::vector<GpsFix> fixes;
   try {
-    fixes = parse_nmea(read_file(r->gps->path));
+    fixes = parse_nmea(scan.read(*r->gps));
   } catch (const Error&) {
     return std::nullopt;
   }

@@ -3,6 +3,7 @@
 // to the nex error family. Never included by public headers.
 #include <cerrno>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,8 +23,27 @@ extern "C" {
 
 namespace nex::media {
 
+// A byte source FFmpeg reads through (a camera's ranged reads): the bytes
+// put at buf, fewer only at the end; throws on failure.
+struct ByteReader {
+  std::function<size_t(void* buf, size_t n, uint64_t off)> read;
+  uint64_t size = 0;
+  uint64_t pos = 0;
+  std::string error;  // what the last failed read threw
+};
+
+// Closes the input; with custom I/O (open_input_reader) frees that too.
 struct InputFormatDeleter {
-  void operator()(AVFormatContext* c) const noexcept { avformat_close_input(&c); }
+  void operator()(AVFormatContext* c) const noexcept {
+    if (!c) return;
+    AVIOContext* pb = (c->flags & AVFMT_FLAG_CUSTOM_IO) ? c->pb : nullptr;
+    avformat_close_input(&c);
+    if (pb) {
+      delete static_cast<ByteReader*>(pb->opaque);
+      av_freep(&pb->buffer);
+      avio_context_free(&pb);
+    }
+  }
 };
 using InputFormatPtr = std::unique_ptr<AVFormatContext, InputFormatDeleter>;
 
@@ -137,6 +157,68 @@ inline InputFormatPtr open_input(const std::filesystem::path& file, bool probe =
   if (!probe) return ctx;
   ret = avformat_find_stream_info(ctx.get(), nullptr);
   if (ret < 0) throw_av(ret, "cannot read stream info of " + file.string());
+  return ctx;
+}
+
+// Open media read through `reader` (named `name` in errors).
+inline InputFormatPtr open_input_reader(ByteReader reader, const std::string& name, bool probe = true) {
+  quiet_ffmpeg_logs();
+  constexpr int kBuf = 64 * 1024;
+  auto* buf = static_cast<unsigned char*>(av_malloc(kBuf));
+  if (!buf) throw IoError("out of memory");
+  auto* opaque = new ByteReader(std::move(reader));
+  auto read_cb = [](void* op, uint8_t* b, int n) -> int {
+    auto* r = static_cast<ByteReader*>(op);
+    if (r->pos >= r->size) return AVERROR_EOF;
+    try {
+      const size_t got = r->read(b, static_cast<size_t>(n), r->pos);
+      r->pos += got;
+      return got == 0 ? AVERROR_EOF : static_cast<int>(got);
+    } catch (const std::exception& e) {
+      r->error = e.what();
+      return AVERROR(EIO);
+    }
+  };
+  auto seek_cb = [](void* op, int64_t off, int whence) -> int64_t {
+    auto* r = static_cast<ByteReader*>(op);
+    whence &= ~AVSEEK_FORCE;
+    if (whence == AVSEEK_SIZE) return static_cast<int64_t>(r->size);
+    int64_t to = off;
+    if (whence == SEEK_CUR) to = static_cast<int64_t>(r->pos) + off;
+    else if (whence == SEEK_END) to = static_cast<int64_t>(r->size) + off;
+    if (to < 0) return AVERROR(EINVAL);
+    r->pos = static_cast<uint64_t>(to);
+    return to;
+  };
+  AVIOContext* pb = avio_alloc_context(buf, kBuf, 0, opaque, read_cb, nullptr, seek_cb);
+  if (!pb) {
+    delete opaque;
+    av_free(buf);
+    throw IoError("out of memory");
+  }
+  AVFormatContext* raw = avformat_alloc_context();
+  if (!raw) {
+    delete opaque;
+    av_freep(&pb->buffer);
+    avio_context_free(&pb);
+    throw IoError("out of memory");
+  }
+  raw->pb = pb;
+  raw->flags |= AVFMT_FLAG_CUSTOM_IO;
+  int ret = avformat_open_input(&raw, nullptr, nullptr, nullptr);
+  if (ret < 0) {
+    // avformat_open_input freed the context but not our I/O.
+    std::string why = opaque->error;
+    delete opaque;
+    av_freep(&pb->buffer);
+    avio_context_free(&pb);
+    if (!why.empty()) throw IoError("cannot open " + name + ": " + why);
+    throw_av(ret, "cannot open " + name);
+  }
+  InputFormatPtr ctx(raw);
+  if (!probe) return ctx;
+  ret = avformat_find_stream_info(ctx.get(), nullptr);
+  if (ret < 0) throw_av(ret, "cannot read stream info of " + name);
   return ctx;
 }
 

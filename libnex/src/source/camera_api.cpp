@@ -157,4 +157,39 @@ bool is_safe_card_path(std::string_view p) {
   return first != "." && first != ".." && !first.empty();
 }
 
+namespace {
+std::optional<uint64_t> digits(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+}  // namespace
+
+std::optional<ContentRange> parse_content_range(std::string_view v) {
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+  if (v.substr(0, 6) != "bytes ") return std::nullopt;
+  v.remove_prefix(6);
+  const size_t slash = v.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto total = digits(v.substr(slash + 1));
+  if (!total) return std::nullopt;
+  ContentRange r;
+  r.total = *total;
+  const std::string_view span = v.substr(0, slash);
+  if (span == "*") {
+    r.unsatisfied = true;
+    return r;
+  }
+  const size_t dash = span.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto a = digits(span.substr(0, dash)), b = digits(span.substr(dash + 1));
+  if (!a || !b || *a > *b || *b >= r.total) return std::nullopt;
+  r.first = *a, r.last = *b;
+  return r;
+}
+
 }  // namespace nex

@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "nex/camera.hpp"
 #include "nex/cut.hpp"
+#include "nex/source.hpp"
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
 #include "nex/units.hpp"
@@ -157,6 +159,7 @@ ojson SyncSummary::to_json() const {
 }
 
 int SyncReport::exit_code() const {
+  if (camera && !camera->complete()) return kExitPartial;
   return summary.items_left_out || summary.items_failed || summary.over_quota ? kExitPartial : kExitOk;
 }
 
@@ -1055,7 +1058,91 @@ struct Job {
 
 }  // namespace
 
+namespace {
+
+// A camera: pull its card into the mirror, then back the mirror up like a
+// card. --watch asks the camera again every second and syncs what is new.
+SyncReport sync_camera(const SyncOptions& o, const Context& ctx, const std::function<void(const ItemResult&)>& on_item) {
+  CameraPullOptions po;
+  po.url = o.card.string();
+  po.client = o.camera;
+  if (o.bwlimit) po.client.rate = o.bwlimit;
+  po.client.retries = std::max(o.retries - 1, 1);
+  po.before_ms = o.before_ms;
+  po.after_ms = o.after_ms;
+  po.dry_run = o.dry_run;
+  const fs::path work = o.work_dir.empty() ? default_work_dir() : o.work_dir;
+  std::string serial;
+  {
+    std::shared_ptr<Source> probe = open_source(po.url, ctx, po.client);
+    serial = dynamic_cast<CameraSource&>(*probe).info().serial;
+  }
+  check_serial(serial);
+  po.mirror = o.mirror ? *o.mirror : work / "cameras" / serial / "card";
+  po.partial_dir = work / "cameras" / serial / "partial";
+  if (fs::exists(po.mirror / "camera.yaml")) {
+    const CameraIdentity id = load_camera_yaml(po.mirror);
+    if (id.serial != serial)
+      throw InputError(po.mirror.string() + " mirrors camera " + id.serial + ", not " + serial,
+                       "give each camera its own --mirror");
+  }
+  auto pull = [&] {
+    CameraPullReport r = pull_camera(po, ctx);
+    ctx.log->info("camera {}: {} file(s) pulled ({} resumed), {} already here, {} being recorded{}{}", serial,
+                  r.pulled, r.resumed, r.present, r.deferred,
+                  r.gone.empty() ? "" : ", " + std::to_string(r.gone.size()) + " overwritten before saved",
+                  r.failed.empty() ? "" : ", " + std::to_string(r.failed.size()) + " failed");
+    return r;
+  };
+  CameraPullReport pulled = pull();
+  if (o.dry_run && !fs::exists(po.mirror / "camera.yaml")) {
+    SyncReport rep;
+    rep.camera = pulled;
+    return rep;
+  }
+  SyncOptions mo = o;
+  mo.card = po.mirror;
+  mo.watch = false;
+  Job job(mo, ctx, on_item);
+  job.setup();
+  std::unique_ptr<DirLock> lock;
+  if (!o.dry_run) lock = std::make_unique<DirLock>(job.work / "lock", po.url + " to " + job.dest->url().text());
+  job.pass();
+  if (o.watch && !o.dry_run) {
+    try {
+      for (;;) {
+        for (int i = 0; i < 5; ++i) {
+          ctx.check_interrupt();
+          ::usleep(200000);
+        }
+        CameraPullReport next;
+        try {
+          next = pull();
+        } catch (const InputError& e) {
+          ctx.log->warn("{}; asking again", e.what());
+          continue;
+        }
+        pulled.pulled += next.pulled, pulled.resumed += next.resumed, pulled.bytes += next.bytes;
+        pulled.deferred = next.deferred, pulled.present = next.present;
+        for (auto& g : next.gone) pulled.gone.push_back(g);
+        pulled.failed = next.failed;
+        pulled.camera_lost = next.camera_lost;
+        if (next.pulled == 0) continue;
+        job.scan_card_now();
+        job.pass();
+      }
+    } catch (const Interrupted&) {
+    }
+  }
+  SyncReport rep = std::move(job.report);
+  rep.camera = std::move(pulled);
+  return rep;
+}
+
+}  // namespace
+
 SyncReport run_sync(const SyncOptions& o, const Context& ctx, const std::function<void(const ItemResult&)>& on_item) {
+  if (is_camera_url(o.card.string())) return sync_camera(o, ctx, on_item);
   Job job(o, ctx, on_item);
   job.setup();
   std::unique_ptr<DirLock> lock;

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Reading a camera over Wi-Fi (docs/camera-api.md): nexsim serve on
+# 127.0.0.1 with a free port, and the real tools against it. nexls lists the
+# same records as from the card; nexcut makes the same clip (decoded frames
+# equal); nexsync pulls the card into a mirror and backs it up, with every
+# saved file byte-identical to the card's, through drops, 500s, ignored and
+# shifted ranges, and an empty listing; a camera that goes away mid-run ends
+# with exit 3 and the next run resumes. Bad input: nothing listening, an HTTP
+# server that is not a camera, a bad address.
+. "$(dirname "$0")/lib.sh"
+cd "$WORK"
+command -v ffmpeg >/dev/null && command -v jq >/dev/null && command -v python3 >/dev/null ||
+  { echo "ffmpeg, jq or python3 missing" >&2; exit 125; }
+
+nexsim init card --model nexc1 --capacity 32G --utc-offset +02:00 -q
+nexsim drive card --start 2026-11-20T08:12:00 --duration 3m --interior --event hard-brake@1m30s -q >/dev/null
+nexsim park card --duration 1h --incident impact@20m --clip-length 10s -q >/dev/null
+event=$(nexls card --events --format ndjson | jq -r 'select(.kind=="hard-brake") | .id' | head -1)
+[ -n "$event" ] || fail "no hard-brake event on the card"
+
+SERVER_PID=""
+serve() {  # serve [nexsim serve options...]: (re)start the camera, set $CAM
+  stop_server
+  rm -f ready
+  nexsim serve card --listen 127.0.0.1:0 --ready-file ready "$@" >serve.out 2>serve.err &
+  SERVER_PID=$!
+  wait_for 60 "nexsim serve to be ready" test -s ready
+  CAM=$(cat ready)
+  case "$CAM" in http://127.0.0.1:*) ;; *) fail "ready file says '$CAM'" ;; esac
+}
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+# same_files A B: every video and sidecar of card A is in B, byte for byte
+same_files() {
+  local n=0 f
+  for f in $(cd "$1" && find drive sos -type f 2>/dev/null | sort); do
+    cmp -s "$1/$f" "$2/$f" || fail "$2/$f differs from $1/$f (or is missing)"
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] || fail "no files compared"
+  if find "$2" -name '*.part' -o -name '*.tmp-*' | grep -q .; then fail "partial files left under $2"; fi
+}
+
+serve
+
+# --- nexls: the same records from the camera as from the card
+for view in "" --segments --events --parking; do
+  nexls card $view --format ndjson | jq -S 'del(.path?)' >"card$view.json"
+  expect_exit 0 nexls "$CAM" $view --format ndjson
+  jq -S 'del(.path?)' "$WORK/out" >"cam$view.json"
+  cmp -s "card$view.json" "cam$view.json" || { diff "card$view.json" "cam$view.json" | head; fail "nexls $view differs over the camera"; }
+done
+expect_exit 0 nexls "$CAM" --check
+expect_exit 0 nexls "$CAM/" --format json
+assert_contains "$WORK/out" '"drive"'
+
+# --- nexcut: the same clip from the camera as from the card
+expect_exit 0 nexcut card --event "$event" -o card-clip.mp4 -q
+expect_exit 0 nexcut "$CAM" --event "$event" -o cam-clip.mp4 -q
+ffmpeg -v error -i card-clip.mp4 -map 0:v -f framemd5 - | grep -v '^#' >card-clip.md5
+ffmpeg -v error -i cam-clip.mp4 -map 0:v -f framemd5 - | grep -v '^#' >cam-clip.md5
+cmp -s card-clip.md5 cam-clip.md5 || fail "the clip cut over the camera decodes differently"
+[ "$(wc -l <cam-clip.md5)" -gt 100 ] || fail "clip too short"
+
+# --- nexsync: pull into a mirror and back up; the mirror reads like the card
+mkdir backup
+expect_exit 0 nexsync "$CAM" backup --mirror mirror --work-dir work --format json
+[ "$(jq '.camera.pulled' "$WORK/out")" -gt 0 ] || fail "nothing pulled"
+assert_eq "$(jq '.camera.gone | length' "$WORK/out")" 0
+same_files card mirror
+cmp -s card/camera.yaml mirror/camera.yaml || fail "camera.yaml differs"
+nexls mirror --events --format ndjson | jq -S . >m.json
+nexls card --events --format ndjson | jq -S . >c.json
+cmp -s m.json c.json || fail "the mirror lists other events than the card"
+[ -f "backup/$(jq -r .serial <(nexls card --format json | jq '{serial: .[0].serial}' 2>/dev/null) 2>/dev/null)" ] || true
+find backup -name event.json | grep -q . || fail "no event backed up from the camera"
+# A second run has nothing to pull.
+expect_exit 0 nexsync "$CAM" backup --mirror mirror --work-dir work --format json
+assert_eq "$(jq '.camera.pulled' "$WORK/out")" 0
+
+# --- faults: every saved file still byte-identical
+for spec in "drop-after=300K" "http500=0.3" "ignore-range,drop-after=1M" "short-range,drop-after=700K" \
+            "empty-listing-once" "reset=0.2"; do
+  serve --fault "$spec" --seed 7
+  rm -rf m2 w2 b2 && mkdir b2
+  expect_exit 0 nexsync "$CAM" b2 --mirror m2 --work-dir w2 --format json --retries 20
+  same_files card m2
+  case "$spec" in drop-after*) [ "$(jq '.camera.resumed' "$WORK/out")" -gt 0 ] || fail "$spec: nothing resumed" ;; esac
+done
+
+# --- the camera goes away mid-run: exit 3, nothing half-saved; the next run resumes
+serve
+rm -rf m3 w3 b3 && mkdir b3
+nexsync "$CAM" b3 --mirror m3 --work-dir w3 --bwlimit 20M --format json >run1.json 2>run1.err &
+sync_pid=$!
+wait_for 120 "the pull to start" test -s m3/events.ndjson
+stop_server
+set +e; wait "$sync_pid"; rc=$?; set -e
+assert_eq "$rc" 3 "(nexsync after the camera vanished)"
+[ "$(jq '.camera.camera_lost' run1.json)" = true ] || { cat run1.json run1.err; fail "camera loss not reported"; }
+if find m3 -name '*.part' | grep -q .; then fail "partial file under the mirror"; fi
+for f in $(cd m3 && find drive sos -type f 2>/dev/null); do cmp -s "card/$f" "m3/$f" || fail "m3/$f is not the card's"; done
+serve
+expect_exit 0 nexsync "$CAM" b3 --mirror m3 --work-dir w3 --format json
+same_files card m3
+[ "$(jq '.camera.resumed' "$WORK/out")" -ge 1 ] || fail "the second run did not resume the cut-off download"
+
+# --- bad input
+stop_server
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+expect_exit 1 nexls "http://127.0.0.1:$port"
+assert_contains "$WORK/err" "no camera answers"
+[ "$(wc -l <"$WORK/err")" -le 2 ] || fail "more than an error line and a hint"
+mkdir www && echo '<html>hello</html>' >www/index.html
+(cd www && exec python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1) &
+web=$!
+wait_for 30 "a plain web server" curl -sf "http://127.0.0.1:$port/" -o /dev/null
+expect_exit 1 nexls "http://127.0.0.1:$port"
+assert_contains "$WORK/err" "not a nex camera"
+expect_exit 1 nexsync "http://127.0.0.1:$port" b4 --work-dir w4
+assert_contains "$WORK/err" "not a nex camera"
+[ ! -e b4 ] || [ -z "$(ls -A b4)" ] || fail "something written for a server that is not a camera"
+kill "$web"
+expect_exit 2 nexls "http://127.0.0.1:$port/api/files"
+expect_exit 2 nexsync card b5 --mirror m5
+echo "ok"
