@@ -24,6 +24,7 @@ complete -c nexsync -l retries -r -F -d 'Attempts per request (default 5)'
 complete -c nexsync -l content-md5 -l no-content-md5 -d 'S3: the server checks each PUT and part by Content-MD5 (default) or, with
 --no-content-md5, by the signed SHA-256 of its payload'
 complete -c nexsync -l work-dir -r -F -d 'Journal, state and cut clips (default ~/.cache/nex/sync)'
+complete -c nexsync -l mirror -r -F -d 'A camera\'s card is pulled into DIR first (card layout; default in the work dir)'
 complete -c nexsync -l watch -d 'Keep following the card; upload new events within seconds'
 complete -c nexsync -l all -d 'Also list items that were already up to date'
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm' -a pull -d 'Download backed-up items into a folder, verified against their manifests'
