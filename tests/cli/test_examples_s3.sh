@@ -15,7 +15,8 @@
 # when ..." allows 0 or N), an option whose --help says "exit N when ..."
 # (nexls --check: 3 when the report lists problems, which is checked too),
 # --watch (runs until Ctrl-C: 130, after the test recorded a new incident on
-# the card and it reached the destination). What it names as its output
+# the card and it reached the destination), nexsim serve (runs until Ctrl-C:
+# 0, after the camera answered at the URL it printed). What it names as its output
 # (-o, --to, > FILE, files in its comment) must be there; "nothing printed"
 # means no stdout. Where the README shows output, the shape of it is checked
 # (table columns, JSON keys in order, report labels), not the values. A
@@ -37,6 +38,7 @@ export NEX_SYNC_WORK_DIR="$W/.state" NEX_CONFIG="$W/.config.yaml"
 
 # ---- The docs' names and what the test puts there (the one place) ----------
 # placeholder as the docs write it    what the examples get
+SERVE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PLACES=(
   /media/customer-card   "$W/customer-card"  # a customer's damaged card: prepare_customer_card
   /media/card            card                # the card the README's nexsim commands make: $W/card;
@@ -44,6 +46,7 @@ PLACES=(
   /mnt/nas/dashcam       "$W/nas"            # a local backup folder
   /run/lock/             "$W/lock/"          # flock's lock files
   /tmp/                  "$W/tmp/"
+  127.0.0.1:8080         "127.0.0.1:$SERVE_PORT"  # nexsim serve's address: a free port
 )
 # Every s3://BUCKET/PREFIX the docs name is one backup in the test's bucket.
 S3_BACKUP="s3://$NEX_S3_BUCKET/t$$-$RANDOM/backup"
@@ -230,6 +233,20 @@ run_watch() {  # run_watch CMD (in the example's folder) -> exit status
   return $rc
 }
 
+# nexsim serve runs until Ctrl-C: once it printed its URL, the camera must
+# answer as one (/api/info), then Ctrl-C ends it with exit 0.
+run_serve() {  # run_serve CMD (in the example's folder) -> exit status
+  local pid url
+  setsid env "${EXAMPLE_VARS[@]}" bash -o pipefail -o nounset -c "$1" < /dev/null > .out 2> .err & pid=$!
+  ready() { [ -s .out ] || ! kill -0 $pid 2>/dev/null; }
+  wait_for 120 "nexsim serve to print its URL" ready
+  url=$(head -1 .out)
+  if [ "$(curl -sf "$url/api/info" | jq -r .kind)" != nex-camera ]; then echo "$url/api/info is not a camera" >> .problems; fi
+  kill -INT -- -$pid 2>/dev/null || true
+  local rc=0; wait $pid || rc=$?
+  return $rc
+}
+
 failures=()
 declare -A ran=() counts=() runs=()
 prepare_customer_card
@@ -263,6 +280,8 @@ for ((i = 0; i < ${#X_CMD[@]}; i++)); do
     rc=0
     if [[ " $cmd " == *" --watch "* ]]; then
       want=130; run_watch "$cmd" || rc=$?
+    elif [[ " $cmd " == *" nexsim serve "* ]]; then
+      want=0; run_serve "$cmd" || rc=$?
     else
       want=$(allowed_exits "$cmd" "$note" "$tool")
       PATH="$W/bin:$PATH" env "${EXAMPLE_VARS[@]}" bash -o pipefail -o nounset -c "$cmd" < /dev/null > .out 2> .err || rc=$?
