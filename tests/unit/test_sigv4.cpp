@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -261,4 +262,39 @@ TEST_CASE("sigv4: amz_date and hashing helpers", "[sigv4]") {
   CHECK(sha256_hex("") == kEmptySha256);
   CHECK(sha256_hex("Welcome to Amazon S3.") ==
         "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072");
+}
+
+// AWS S3 API reference, "Authenticating Requests: Using Query Parameters
+// (AWS Signature Version 4)": the example presigned GET of test.txt.
+TEST_CASE("sigv4: presigned GET, the AWS documentation example", "[sigv4]") {
+  Request r;
+  r.method = "GET";
+  r.path = "/test.txt";
+  r.headers = {{"Host", "examplebucket.s3.amazonaws.com"}};
+  r.payload_hash = std::string(kUnsignedPayload);
+  const std::string secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  Presigned p = presign(r, "AKIAIOSFODNN7EXAMPLE", secret, "20130524T000000Z", "us-east-1", "s3", 86400);
+  CHECK(p.canonical_request ==
+        "GET\n/test.txt\n"
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2F"
+        "aws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host\n"
+        "host:examplebucket.s3.amazonaws.com\n\nhost\nUNSIGNED-PAYLOAD");
+  CHECK(p.string_to_sign ==
+        "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n"
+        "3bfa292879f6447bbcda7001decf97f4a54dc650c8942174ae0a9121cf58ad04");
+  CHECK(p.signature == "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+  CHECK(p.query ==
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2F"
+        "aws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+        "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+  CHECK(p.query.find(secret) == std::string::npos);
+  // AWS's limit: 7 days; nothing below 1 s.
+  CHECK_NOTHROW(presign(r, "AK", "SK", "20130524T000000Z", "us-east-1", "s3", kMaxPresignSeconds));
+  CHECK_THROWS_AS(presign(r, "AK", "SK", "20130524T000000Z", "us-east-1", "s3", kMaxPresignSeconds + 1),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(presign(r, "AK", "SK", "20130524T000000Z", "us-east-1", "s3", 0), std::invalid_argument);
+  // A session token is signed too.
+  Presigned t = presign(r, "AK", "SK", "20130524T000000Z", "us-east-1", "s3", 60, "TOKEN/x");
+  CHECK(t.query.find("X-Amz-Security-Token=TOKEN%2Fx&X-Amz-SignedHeaders=host&X-Amz-Signature=") !=
+        std::string::npos);
 }

@@ -124,7 +124,13 @@ int main(int argc, char** argv) {
   auto* rm = app.add_subcommand("rm", "Delete items from a backup for good");
   rm->add_option("ITEM", specs, "Item location or id");
   rm->add_flag("-y,--yes", yes, "Do not ask");
-  for (auto* sub : {pull, star, unstar, rm}) {
+  std::string expires = "7d";
+  auto* share = app.add_subcommand("share", "Print a link per file of backed-up items (S3 presigned GET; no credentials needed)");
+  share->add_option("ITEM", specs, "Item location (s3://b/p/SERIAL/events/ID) or, with --from, its id");
+  share->add_option("--expires", expires, "How long the links work: 7d (the default and S3's limit), 12h, 30m,\n"
+                                          "or a UTC time (2026-12-10T00:00:00Z)")
+      ->type_name("WHEN");
+  for (auto* sub : {pull, star, unstar, rm, share}) {
     sub->add_option("--from", from, "The backup to look ids up in (default: nexsync.destination)")->type_name("DEST");
     sub->add_option("--items", sel_items, "Items as NDJSON ('nexls BACKUP --format ndjson'), '-' for stdin")
         ->type_name("FILE");
@@ -135,7 +141,7 @@ int main(int argc, char** argv) {
     const nex::Config& cfg = inv.config;
     auto opt = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
 
-    if (pull->parsed() || star->parsed() || unstar->parsed() || rm->parsed()) {
+    if (pull->parsed() || star->parsed() || unstar->parsed() || rm->parsed() || share->parsed()) {
       nex::sync::ItemSelection sel;
       sel.specs = specs;
       sel.from = nex::resolve(opt(from), nullptr, cfg, "nexsync.destination", "");
@@ -144,6 +150,15 @@ int main(int argc, char** argv) {
         sel.items_in = &std::cin;
       }
       if (specs.empty() && sel_items.empty()) throw nex::UsageError("no items given", "name items or give --items -");
+      if (share->parsed()) {
+        nex::sync::ShareOptions so;
+        so.selection = sel;
+        so.expires_seconds = nex::sync::parse_expiry(expires, std::chrono::system_clock::now());
+        nex::Records r({{"item", "ITEM"}, {"file", "FILE"}, {"expires", "EXPIRES"}, {"link", "LINK"}});
+        for (const auto& f : nex::sync::share_items(so, cfg, inv.ctx)) r.add(f.to_json());
+        r.write(*inv.out, inv.format);
+        return 0;
+      }
       if (pull->parsed()) {
         nex::sync::PullOptions po;
         po.selection = sel;

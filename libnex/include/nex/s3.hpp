@@ -226,6 +226,13 @@ class Client {
   std::vector<MultipartUpload> list_multipart_uploads(std::string_view bucket,
                                                       std::string_view prefix = {});
 
+  // A presigned GET of the object (SigV4 query signing): a URL anyone can
+  // fetch without credentials for `expires` (1 s to 7 days) from `now`. It
+  // carries the access key id and a signature, never the secret. No request
+  // is made. Throws UsageError for an expiry out of range.
+  std::string presign_get(std::string_view bucket, std::string_view key, std::chrono::seconds expires,
+                          std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
+
   // "http://host:port", for messages (never carries credentials).
   const std::string& endpoint() const noexcept;
 

@@ -99,6 +99,26 @@ Signed sign(const Request& request, std::string_view access_key, std::string_vie
             std::string_view amz_date, std::string_view region, std::string_view service,
             const Options& options = {});
 
+// Query signing ("presigned URL", AWS S3 API "Authenticating Requests: Using
+// Query Parameters"): the credential, date, lifetime and signed headers go into
+// the query instead of an Authorization header, so that anyone holding the URL
+// can make that one request until it expires. request.headers must hold at
+// least the Host header; request.payload_hash is kUnsignedPayload for S3.
+// Only the access key id and the signature appear in the result, never the
+// secret.
+inline constexpr int64_t kMaxPresignSeconds = 7 * 24 * 3600;  // AWS's limit: 7 days
+struct Presigned {
+  std::string canonical_request;
+  std::string string_to_sign;
+  std::string signature;
+  std::string query;  // canonical query with X-Amz-Signature last: append to the path after '?'
+};
+// Throws std::invalid_argument unless 1 <= expires_seconds <= kMaxPresignSeconds.
+Presigned presign(const Request& request, std::string_view access_key, std::string_view secret,
+                  std::string_view amz_date, std::string_view region, std::string_view service,
+                  int64_t expires_seconds, std::string_view session_token = {},
+                  const Options& options = {});
+
 // "YYYYMMDDTHHMMSSZ" in UTC.
 std::string amz_date(std::chrono::system_clock::time_point when);
 

@@ -13,6 +13,7 @@
 // Order: events and parking newest first, then clips, then drives oldest first.
 // An item is backed up when its manifest (written last) is at the destination
 // and every file it lists was verified there (size and SHA-256).
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -183,6 +184,32 @@ std::vector<ItemResult> set_starred(const ItemSelection& sel, bool starred, cons
 // once with the list of items and their sizes; false cancels (nothing deleted).
 std::vector<ItemResult> remove_items(const ItemSelection& sel, const Config& cfg, const Context& ctx,
                                      const std::function<bool(const std::vector<ItemResult>&)>& confirm);
+
+// --- sharing by link ---------------------------------------------------------------
+
+// A link per file of each item: an S3 presigned GET (SigV4 query signing,
+// nex/sigv4.hpp) that anyone can fetch without credentials or nex until it
+// expires. Sharing changes nothing in the backup. Only S3 backups can be
+// shared (UsageError for a folder); an item without its manifest is not
+// backed up (InputError); every file is checked to be there (HEAD).
+struct ShareOptions {
+  ItemSelection selection;
+  int64_t expires_seconds = 7 * 24 * 3600;  // 1 s to 7 days (S3's limit)
+};
+struct SharedFile {
+  ItemRef ref;
+  std::string file;     // the file's name in the item ("road.mp4")
+  uint64_t size = 0;
+  std::string sha256;   // as the manifest records it
+  std::string link;
+  std::string expires;  // UTC, ISO 8601 with 'Z'
+  ojson to_json() const;  // item, file, size, sha256, link, expires
+};
+std::vector<SharedFile> share_items(const ShareOptions& o, const Config& cfg, const Context& ctx);
+// "7d", "12h", "90m", "2s" (a lifetime) or "2026-12-10T00:00:00Z" (an
+// instant, UTC) -> seconds from now. Throws UsageError when it is not one, is
+// not in the future, or is beyond 7 days.
+int64_t parse_expiry(std::string_view s, std::chrono::system_clock::time_point now);
 
 // --- listing a backup ---------------------------------------------------------------
 

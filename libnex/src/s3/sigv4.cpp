@@ -241,6 +241,28 @@ Signed sign(const Request& request, std::string_view access_key, std::string_vie
   return out;
 }
 
+Presigned presign(const Request& request, std::string_view access_key, std::string_view secret,
+                  std::string_view amz_date, std::string_view region, std::string_view service,
+                  int64_t expires_seconds, std::string_view session_token, const Options& options) {
+  if (expires_seconds < 1 || expires_seconds > kMaxPresignSeconds)
+    throw std::invalid_argument("a presigned request lives 1 s to 7 days");
+  Scope scope{std::string(amz_date.substr(0, 8)), std::string(region), std::string(service)};
+  Request r = request;
+  const std::string signed_headers = canonical_headers(request.headers).signed_headers;
+  r.query.emplace_back("X-Amz-Algorithm", std::string(kAlgorithm));
+  r.query.emplace_back("X-Amz-Credential", std::string(access_key) + "/" + credential_scope(scope));
+  r.query.emplace_back("X-Amz-Date", std::string(amz_date));
+  r.query.emplace_back("X-Amz-Expires", std::to_string(expires_seconds));
+  if (!session_token.empty()) r.query.emplace_back("X-Amz-Security-Token", std::string(session_token));
+  r.query.emplace_back("X-Amz-SignedHeaders", signed_headers);
+  Presigned out;
+  out.canonical_request = canonical_request(r, options);
+  out.string_to_sign = string_to_sign(amz_date, scope, out.canonical_request);
+  out.signature = signature(signing_key(secret, scope), out.string_to_sign);
+  out.query = canonical_query(r.query) + "&X-Amz-Signature=" + out.signature;
+  return out;
+}
+
 std::string amz_date(std::chrono::system_clock::time_point when) {
   std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm tm{};

@@ -8,6 +8,7 @@
 
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
+#include "nex/sigv4.hpp"
 #include "nex/units.hpp"
 #include "nex/sync.hpp"
 #include "sync/internal.hpp"
@@ -294,6 +295,92 @@ PullReport run_pull(const PullOptions& o, const Config& cfg, const Context& ctx,
     }
   }
   return rep;
+}
+
+// --- share -------------------------------------------------------------------------
+
+int64_t parse_expiry(std::string_view s, std::chrono::system_clock::time_point now) {
+  const std::string text(s);
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  int64_t secs = 0;
+  if (!s.empty() && s[0] == '-') {
+    throw UsageError("--expires '" + text + "' is in the past", "give a lifetime such as 7d, 12h, 30m");
+  } else if (s.size() >= 2 && s.back() == 'd' && s.find_first_not_of("0123456789") == s.size() - 1) {
+    if (s.size() > 4) throw UsageError("--expires '" + text + "' is beyond 7 days (S3's limit for a link)");
+    secs = std::stoll(text.substr(0, s.size() - 1)) * 86400;
+  } else if (auto d = parse_duration(s)) {
+    secs = (*d + 999) / 1000;
+  } else if (!s.empty() && s.back() == 'Z') {
+    auto t = parse_iso(s.substr(0, s.size() - 1));
+    if (!t) throw UsageError("bad --expires '" + text + "'", "a lifetime (7d, 12h, 30m) or a UTC time (2026-12-10T00:00:00Z)");
+    secs = t->ms / 1000 - now_s;
+  } else {
+    throw UsageError("bad --expires '" + text + "'", "a lifetime (7d, 12h, 30m) or a UTC time (2026-12-10T00:00:00Z)");
+  }
+  if (secs <= 0) throw UsageError("--expires '" + text + "' is not in the future", "give a lifetime such as 7d, 12h, 30m");
+  if (secs > sigv4::kMaxPresignSeconds)
+    throw UsageError("--expires '" + text + "' is beyond 7 days (S3's limit for a link)", "give 7d or less");
+  return secs;
+}
+
+ojson SharedFile::to_json() const {
+  ojson j;
+  j["item"] = ref.folder();
+  j["file"] = file;
+  j["size"] = size;
+  j["sha256"] = sha256;
+  j["link"] = link;
+  j["expires"] = expires;
+  return j;
+}
+
+std::vector<SharedFile> share_items(const ShareOptions& o, const Config& cfg, const Context& ctx) {
+  if (o.expires_seconds < 1 || o.expires_seconds > sigv4::kMaxPresignSeconds)
+    throw UsageError("a link expires after 1 second to 7 days (S3's limit)");
+  // Links are S3 presigned GETs: a folder cannot hand any out.
+  for (const auto& spec : o.selection.specs) {
+    const bool location = is_s3_url(spec) || spec[0] == '/' || spec.rfind("./", 0) == 0 || spec.rfind("../", 0) == 0 ||
+                          (o.selection.from.empty() && spec.find('/') != std::string::npos);
+    const std::string& root = location ? spec : o.selection.from;
+    if (!root.empty() && !is_s3_url(root))
+      throw UsageError("cannot share from " + root + ": links are S3 presigned GETs, and it is a folder",
+                       "share from an S3 backup (s3://BUCKET/PREFIX/SERIAL/events/ID)");
+  }
+  if (o.selection.items && !o.selection.from.empty() && !is_s3_url(o.selection.from))
+    throw UsageError("cannot share from " + o.selection.from + ": links are S3 presigned GETs, and it is a folder");
+  Opened op{cfg, ctx, o.selection.s3, {}, {}};
+  std::vector<Target> targets = resolve(op, o.selection);
+  const auto now = std::chrono::system_clock::now();
+  const auto expiry = now + std::chrono::seconds(o.expires_seconds);
+  const std::string expires =
+      format_iso(LocalTime{std::chrono::duration_cast<std::chrono::seconds>(expiry.time_since_epoch()).count() * 1000}) + "Z";
+  std::vector<SharedFile> out;
+  for (const auto& t : targets) {
+    ctx.check_interrupt();
+    auto* s3 = dynamic_cast<S3Access*>(t.dest);
+    if (!s3)
+      throw UsageError("cannot share " + t.dest->location(t.ref.folder()) + ": links are S3 presigned GETs, and it is a folder");
+    const Manifest m = load_manifest(*t.dest, t.ref);
+    for (const auto& f : m.files) {
+      const std::string rel = t.ref.serial + "/" + f.key;
+      auto st = t.dest->stat(rel);
+      if (!st || st->size != f.size)
+        throw InputError(t.dest->location(rel) + ": " + (st ? "its size differs from the manifest" : "missing from the backup"),
+                         "back the item up again ('nexsync CARD DEST')");
+      SharedFile sf;
+      sf.ref = t.ref;
+      sf.file = f.key.substr(f.key.rfind('/') + 1);
+      sf.size = f.size;
+      sf.sha256 = f.sha256;
+      {
+        std::lock_guard lock(s3->control_mutex());
+        sf.link = s3->control().presign_get(s3->bucket(), s3->object_key(rel), std::chrono::seconds(o.expires_seconds), now);
+      }
+      sf.expires = expires;
+      out.push_back(std::move(sf));
+    }
+  }
+  return out;
 }
 
 // --- star / unstar / rm ---------------------------------------------------------------
