@@ -6,6 +6,7 @@
 #include "nex/cli.hpp"
 #include "nex/cut.hpp"
 #include "nex/error.hpp"
+#include "nex/evidence.hpp"
 #include "nex/salvage.hpp"
 #include "nex/units.hpp"
 
@@ -106,6 +107,13 @@ int main(int argc, char** argv) {
   app.add_flag("--telemetry", o.telemetry, "Write the window's GPS (.gpx) and G-sensor (.csv) next to the clip");
   app.add_option("-o,--output", o.output, "Output file (a folder with --items)")->type_name("PATH");
   app.add_flag("-y,--force", o.clip.overwrite, "Replace existing output files");
+  std::string evidence_dir, sign_key;
+  app.add_option("--evidence", evidence_dir,
+                 "Write an evidence bundle into the new folder DIR instead of -o: the clip(s) of both cameras,\n"
+                 "the source segments and sidecars, telemetry, evidence.json, SHA256SUMS (nexls verify DIR)")
+      ->type_name("DIR");
+  app.add_option("--sign-key", sign_key, "With --evidence: sign evidence.json with this Ed25519 private key (PEM)")
+      ->type_name("KEY.pem");
 
   nex::cut::SalvageOptions so;
   std::string reference;
@@ -133,7 +141,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (card.empty()) throw nex::UsageError("no card given", "nexcut CARD --from T --to T -o FILE (see --help)");
-    if (o.output.empty()) throw nex::UsageError("no output given", "add -o FILE (a folder with --items)");
+    if (!sign_key.empty() && evidence_dir.empty()) throw nex::UsageError("--sign-key signs an evidence bundle", "add --evidence DIR");
+    if (!evidence_dir.empty() && !o.output.empty()) throw nex::UsageError("--evidence DIR holds the clips; drop -o");
+    if (o.output.empty() && evidence_dir.empty())
+      throw nex::UsageError("no output given", "add -o FILE (a folder with --items)");
     o.card = card;
     // A layout always means both cameras; naming one camera with it is a contradiction.
     if (!layout.empty() && camera_opt->count() == 0) camera = "both";
@@ -157,6 +168,19 @@ int main(int argc, char** argv) {
       o.items_in = &std::cin;
       if (!o.selection.from.empty() || !o.selection.at.empty() || !o.selection.event.empty())
         throw nex::UsageError("--items takes its windows from the lines; drop --from/--at/--event");
+    }
+    if (!evidence_dir.empty()) {
+      if (!items.empty()) throw nex::UsageError("--evidence takes one selection, not --items", "make one bundle per item");
+      nex::evidence::Options eo;
+      eo.cut = o;
+      eo.cameras_given = camera_opt->count() > 0 || !layout.empty();
+      eo.dir = evidence_dir;
+      if (!sign_key.empty()) eo.sign_key = sign_key;
+      const nex::evidence::Report er = nex::evidence::build(eo, inv.ctx);
+      print_clips(inv, er.clips);
+      inv.ctx.log->info("evidence bundle {}: {} files, {}{}", er.dir.string(), er.files.size() + 2,
+                        nex::format_size(er.bytes), er.fingerprint.empty() ? ", unsigned" : ", signed " + er.fingerprint);
+      return int{nex::kExitOk};
     }
     const nex::cut::Report rep = nex::cut::run(o, inv.ctx);
     print_clips(inv, rep.clips);

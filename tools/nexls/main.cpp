@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "nex/check.hpp"
+#include "nex/evidence.hpp"
 #include "nex/cli.hpp"
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
       "  nexls s3://bucket/dashcam --events     what a backup holds (nexsync), same records\n");
   std::string card, camera, since, until, kind, gpx, output;
   bool drives = false, segments = false, events = false, parking = false, clips = false, check = false;
-  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy), or a backup: s3://BUCKET/PREFIX or a nexsync folder")->required();
+  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy), or a backup: s3://BUCKET/PREFIX or a nexsync folder");
   auto* g = app.add_option_group("View");
   g->add_flag("--drives", drives, "Drives (trips) with distance, events and score (default)");
   g->add_flag("--segments", segments, "Every recording segment");
@@ -81,7 +82,29 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"hard-brake", "collision", "parking-impact", "parking-motion"}));
   app.add_option("-o,--output", output, "Write the GPX here instead of stdout")->type_name("FILE");
 
+  nex::evidence::VerifyOptions vo;
+  std::string verify_key;
+  auto* verify = app.add_subcommand("verify", "Check an evidence bundle (nexcut --evidence): hashes, signature, "
+                                              "copied frames; exit 3 on any mismatch");
+  verify->add_option("DIR", vo.dir, "The bundle's folder")->required();
+  verify->add_option("--key", verify_key, "The public key (PEM) it must be signed with")->type_name("PUB.pem");
+  tool.add_common_options(*verify);
+
   return tool.run(argc, argv, [&](nex::cli::Invocation& inv) {
+    if (verify->parsed()) {
+      if (!verify_key.empty()) vo.key = verify_key;
+      const nex::evidence::VerifyReport rep = nex::evidence::verify(vo, inv.ctx);
+      if (inv.format == nex::Format::Table) {
+        for (const auto& f : rep.findings)
+          *inv.out << f.kind << ": " << (f.path.empty() ? "" : f.path + ": ") << f.message << '\n';
+      } else {
+        nex::Records r({{"kind", "KIND"}, {"path", "PATH"}, {"message", "MESSAGE"}});
+        for (const auto& f : rep.findings) r.add(f.to_json());
+        r.write(*inv.out, inv.format);
+      }
+      return rep.ok() ? int{nex::kExitOk} : int{nex::kExitPartial};
+    }
+    if (card.empty()) throw nex::UsageError("no CARD given", "see 'nexls --help'");
     nex::ListFilter filter;
     if (!camera.empty()) filter.camera = nex::parse_camera(camera);
     auto time_arg = [](const std::string& s) {

@@ -53,6 +53,21 @@ struct ClipOptions {
   bool overwrite = false; // replace an existing output file
 };
 
+// One run of a clip's video, in the clip's decode order: frames copied from
+// a source segment bit for bit, or re-encoded (evidence bundles record the
+// runs; `nexls verify` checks the copied ones against the source's packets).
+struct ClipRun {
+  std::filesystem::path source;  // the segment file the frames come from
+  bool copied = false;           // stream-copied: the source's packets, byte for byte
+  int64_t clip_first = 0;        // the run's first video packet in the clip (decode order, from 0)
+  int64_t frames = 0;            // packets (= frames) in the run
+  // Copied: the source's video packets, decode order from 0, inclusive (the
+  // leading pictures of the first keyframe, shown before it, left out; an
+  // HEVC copy after a re-encoded run repeats the camera's parameter sets in
+  // front of its first packet). Re-encoded: the source frames, display order.
+  int64_t source_first = 0, source_last = 0;
+};
+
 // What one written clip holds.
 struct ClipResult {
   std::filesystem::path file;
@@ -65,6 +80,8 @@ struct ClipResult {
   bool audio = false;
   uint64_t bytes = 0;
   std::vector<std::filesystem::path> sidecars;  // telemetry written alongside
+  std::vector<std::filesystem::path> sources;   // the segment files the clip was cut from
+  std::vector<ClipRun> runs;  // copy, exact and reencode modes (timelapse, layouts: every frame re-encoded)
   ojson to_json() const;
 };
 

@@ -549,6 +549,7 @@ ClipResult result_for(const Plan& plan, const fs::path& out, Mode mode, LocalTim
   r.start = plan.start();
   r.end = plan.end();
   r.frames = plan.frames();
+  for (const Piece& p : plan.pieces) r.sources.push_back(p.in->file);
   return r;
 }
 
@@ -677,6 +678,12 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     bar.finish();
     if (n != plan.frames())
       throw InputError("decoded " + std::to_string(n) + " of " + std::to_string(plan.frames()) + " frames");
+    int64_t at = 0;
+    for (const Piece& p : plan.pieces) {
+      const auto count = static_cast<int64_t>(p.last - p.first + 1);
+      r.runs.push_back({p.in->file, false, at, count, static_cast<int64_t>(p.first), static_cast<int64_t>(p.last)});
+      at += count;
+    }
     r.reencoded_frames = n;
     r.bytes = mux.finish();
     return r;
@@ -716,8 +723,12 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   };
   for (size_t i = 0; i < runs.size(); ++i) {
     Run& run = runs[i];
+    const Input& in = *run.piece->in;
+    const auto before = static_cast<int64_t>(n);
     if (run.encode) {
       for (auto& pkt : run.packets) put(pkt.get());
+      r.runs.push_back({in.file, false, before, static_cast<int64_t>(n) - before, static_cast<int64_t>(run.from),
+                        static_cast<int64_t>(run.to)});
       continue;
     }
     bool first = true;
@@ -726,6 +737,8 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
       first = false;
       put(pkt);
     });
+    r.runs.push_back({in.file, true, before, static_cast<int64_t>(n) - before,
+                      static_cast<int64_t>(in.frames[run.from].dec), static_cast<int64_t>(in.max_dec(run.from, run.to))});
   }
   bar.finish();
   r.reencoded_frames = reencoded;
@@ -827,6 +840,7 @@ ClipResult make_composite(const CardScan& scan, LocalTime from, LocalTime to, La
   bar.finish();
   ClipResult res = result_for(road, out, Mode::Reencode, from, to);
   res.camera = to_string(layout);
+  for (const Piece& p : cabin.pieces) res.sources.push_back(p.in->file);
   res.frames = n;
   res.reencoded_frames = n;
   res.audio = audio.par != nullptr;
