@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <map>
 #include <sstream>
 
 #include "nex/error.hpp"
@@ -12,6 +13,7 @@ namespace nex {
 
 struct Config::Impl {
   YAML::Node root;
+  std::map<std::string, std::string> flags;
 };
 
 Config::Config() : impl_(std::make_unique<Impl>()) {}
@@ -72,6 +74,14 @@ std::optional<std::string> Config::get(const std::string& key) const {
   }
   if (!n || !n.IsScalar()) return std::nullopt;
   return n.as<std::string>();
+}
+
+void Config::set_flag(const std::string& key, std::string value) { impl_->flags[key] = std::move(value); }
+
+std::optional<std::string> Config::flag(const std::string& key) const {
+  auto it = impl_->flags.find(key);
+  if (it == impl_->flags.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string resolve(const std::optional<std::string>& flag, const char* env, const Config& cfg,

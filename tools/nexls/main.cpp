@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
   app.add_option("--kind", kind, "Only events of this kind")
       ->check(CLI::IsMember({"hard-brake", "collision", "parking-impact", "parking-motion"}));
   app.add_option("-o,--output", output, "Write the GPX here instead of stdout")->type_name("FILE");
+  std::string profile;
+  app.add_option("--profile", profile, "s3:// backups: the AWS profile to use (~/.aws/config, ~/.aws/credentials;\n"
+                                       "default: AWS_PROFILE, else 'default')")
+      ->type_name("NAME");
 
   nex::evidence::VerifyOptions vo;
   std::string verify_key;
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
   tool.add_common_options(*verify);
 
   return tool.run(argc, argv, [&](nex::cli::Invocation& inv) {
+    if (!profile.empty()) inv.config.set_flag("s3.profile", profile);
     if (verify->parsed()) {
       if (!verify_key.empty()) vo.key = verify_key;
       const nex::evidence::VerifyReport rep = nex::evidence::verify(vo, inv.ctx);

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       "  nexsync pull s3://b/p/PRO-33C1F740/events/20261120_081800_hard-brake --to ./evidence\n"
       "  nexsync star --from s3://b/p 20261120_081200\n"
       "\n"
-      "S3: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_CA_BUNDLE\n"
+      "S3: AWS profiles (~/.aws/config and credentials, --profile, AWS_PROFILE), AWS_ENDPOINT_URL,\n"
+      "    AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_CA_BUNDLE\n"
       "    (or s3.* in the config).\n"
       "Exit codes: 0 done, 1 error, 2 usage, 3 items left out (quota) or failed, 130 interrupted.\n");
 
@@ -109,6 +110,12 @@ int main(int argc, char** argv) {
       ->group("Run");
   app.add_flag("--all", all, "Also list items that were already up to date")
       ->group("Run");
+  std::string stall_timeout;
+  app.add_option("--stall-timeout", stall_timeout,
+                 "S3: a request that moves no byte this long is dropped and retried on a\n"
+                 "fresh connection (default 60s; NEX_S3_STALL_TIMEOUT, s3.stall_timeout)")
+      ->type_name("DUR")
+      ->group("Transfer");
 
   std::vector<std::string> specs;
   std::string from, to, sel_items;
@@ -137,9 +144,21 @@ int main(int argc, char** argv) {
     tool.add_common_options(*sub);
   }
 
+  // The AWS profile of an s3:// backup, on the sync and on every subcommand.
+  std::string profile;
+  std::vector<CLI::App*> with_profile = app.get_subcommands([](CLI::App*) { return true; });
+  with_profile.insert(with_profile.begin(), &app);
+  for (CLI::App* a : with_profile)
+    a->add_option("--profile", profile, "S3: the AWS profile to use (~/.aws/config, ~/.aws/credentials;\n"
+                                        "default: AWS_PROFILE, else 'default')")
+        ->type_name("NAME");
+  app.get_option("--profile")->group("Transfer");
+
   return tool.run(argc, argv, [&](nex::cli::Invocation& inv) -> int {
     const nex::Config& cfg = inv.config;
     auto opt = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
+    if (!profile.empty()) inv.config.set_flag("s3.profile", profile);
+    if (!stall_timeout.empty()) inv.config.set_flag("s3.stall_timeout", stall_timeout);
 
     if (pull->parsed() || star->parsed() || unstar->parsed() || rm->parsed() || share->parsed()) {
       nex::sync::ItemSelection sel;

@@ -24,6 +24,13 @@ class Config {
 
   // Dotted key ("nexsync.bwlimit"); nullopt when absent.
   std::optional<std::string> get(const std::string& dotted_key) const;
+
+  // A setting given on the command line, for settings that the library
+  // resolves itself where the tool cannot pass them down (s3.profile from
+  // --profile, s3.stall_timeout from --stall-timeout). It ranks above the
+  // environment; get() does not see it.
+  void set_flag(const std::string& dotted_key, std::string value);
+  std::optional<std::string> flag(const std::string& dotted_key) const;
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -41,11 +41,17 @@ struct ObjectEntry {
   std::string last_modified;  // as the server gave it / local mtime ISO
 };
 
-// S3 settings by AWS conventions (DESIGN.md §4): environment
-// (AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) over the config file (s3.endpoint,
-// s3.region, s3.access_key_id, s3.secret_access_key, s3.session_token).
-// Retry messages go to ctx.log. Throws UsageError naming what is missing.
+// S3 settings by AWS conventions (DESIGN.md §4, docs/nexsync.md "AWS
+// settings"): command-line flags (cfg.flag: s3.profile, s3.stall_timeout) >
+// environment (AWS_PROFILE, AWS_ENDPOINT_URL[_S3], AWS_REGION /
+// AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN, AWS_CA_BUNDLE, NEX_S3_ADDRESSING, NEX_S3_STALL_TIMEOUT) >
+// the AWS profile (~/.aws/config and credentials: region, endpoint_url,
+// s3 = addressing_style, keys or credential_process, ca_bundle) > the config
+// file (s3.*). A profile given with --profile supplies the credentials even
+// when the environment has some (as the AWS CLI does). Retry messages go to
+// ctx.log. Throws UsageError (nothing set, a missing profile) or InputError
+// (a malformed AWS file, a failing credential_process).
 s3::Config s3_config(const Config& cfg, const Context& ctx);
 
 class Destination {

@@ -1,5 +1,5 @@
 #pragma once
-// An S3 client for nexsync: path-style requests over libcurl, signed with
+// An S3 client for nexsync: virtual-hosted or path-style requests over libcurl, signed with
 // SigV4 (nex/sigv4.hpp), single and multipart uploads streamed from disk,
 // downloads that resume, retries with exponential backoff and full jitter.
 //
@@ -27,12 +27,25 @@ class logger;
 
 namespace nex::s3 {
 
+// How a bucket is addressed: virtual-hosted ("https://BUCKET.s3.amazonaws.com/KEY")
+// or path-style ("https://s3.amazonaws.com/BUCKET/KEY"). Auto: virtual-hosted
+// for AWS endpoints and DNS-safe bucket names without dots, path otherwise.
+enum class Addressing { Auto, Virtual, Path };
+std::optional<Addressing> parse_addressing(std::string_view s);  // "auto", "virtual", "path"
+const char* to_string(Addressing a) noexcept;
+// A bucket name usable as a DNS label set: 3..63 of [a-z0-9.-], a letter or
+// digit at both ends, no "..", ".-", "-." and not an IPv4 address.
+bool dns_compatible_bucket(std::string_view bucket) noexcept;
+// Whether the endpoint is AWS's (*.amazonaws.com, *.amazonaws.com.cn).
+bool is_aws_endpoint(std::string_view endpoint_url) noexcept;
+
 struct Config {
   std::string endpoint;  // "http://127.0.0.1:7480" or "https://s3.eu-west-1.amazonaws.com"
   std::string region = "us-east-1";
   std::string access_key;
   std::string secret_key;
-  std::string session_token;  // optional (x-amz-security-token)
+  std::string session_token;  // optional (x-amz-security-token, signed)
+  Addressing addressing = Addressing::Auto;
 
   int max_attempts = 5;  // per request, first try included
   std::chrono::milliseconds retry_base{200};

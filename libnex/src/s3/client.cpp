@@ -69,9 +69,35 @@ std::string sanitize(std::string_view s, std::size_t max = 300) {
 
 struct Endpoint {
   std::string scheme_host;  // "http://127.0.0.1:7480"
+  std::string scheme;       // "http://"
+  std::string authority;    // "127.0.0.1:7480"
   std::string host_header;  // "127.0.0.1:7480" (default ports dropped)
+  std::string host;         // "127.0.0.1" (no port)
   std::string base_path;    // "" or "/prefix"
+  bool https = false;
+  bool ip_literal = false;  // an IPv4 or [IPv6] address: no virtual-hosted buckets
+  bool aws = false;         // *.amazonaws.com
 };
+
+bool is_ipv4(std::string_view h) {
+  int dots = 0, digits = 0;
+  for (char c : h) {
+    if (c == '.') {
+      if (digits == 0) return false;
+      ++dots;
+      digits = 0;
+    } else if (c >= '0' && c <= '9') {
+      if (++digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return dots == 3 && digits > 0;
+}
+
+bool ends_with(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
 
 Endpoint parse_endpoint(std::string_view url) {
   std::string l = lower(url.substr(0, 8));
@@ -94,7 +120,18 @@ Endpoint parse_endpoint(std::string_view url) {
     throw UsageError("the S3 endpoint must not contain a query or fragment");
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   Endpoint e;
-  e.scheme_host = std::string(https ? "https://" : "http://") + std::string(authority);
+  e.https = https;
+  e.scheme = https ? "https://" : "http://";
+  e.authority = std::string(authority);
+  e.scheme_host = e.scheme + e.authority;
+  if (authority.front() == '[') {
+    e.ip_literal = true;
+    e.host = std::string(authority.substr(0, authority.find(']') + 1));
+  } else {
+    e.host = lower(authority.substr(0, authority.find(':')));
+    e.ip_literal = is_ipv4(e.host);
+  }
+  e.aws = ends_with(e.host, ".amazonaws.com") || ends_with(e.host, ".amazonaws.com.cn");
   std::string host(authority);
   std::string_view default_port = https ? ":443" : ":80";
   if (host.size() > default_port.size() &&
@@ -384,6 +421,44 @@ std::string base64(const unsigned char* data, std::size_t size) {
 }
 }  // namespace detail
 
+std::optional<Addressing> parse_addressing(std::string_view s) {
+  std::string l = lower(s);
+  if (l == "auto") return Addressing::Auto;
+  if (l == "virtual") return Addressing::Virtual;
+  if (l == "path") return Addressing::Path;
+  return std::nullopt;
+}
+
+const char* to_string(Addressing a) noexcept {
+  switch (a) {
+    case Addressing::Auto: return "auto";
+    case Addressing::Virtual: return "virtual";
+    case Addressing::Path: return "path";
+  }
+  return "?";
+}
+
+bool dns_compatible_bucket(std::string_view b) noexcept {
+  if (b.size() < 3 || b.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(b.front()) || !alnum(b.back())) return false;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    char c = b[i];
+    if (!alnum(c) && c != '-' && c != '.') return false;
+    if (c == '.' && i + 1 < b.size() && (b[i + 1] == '.' || b[i + 1] == '-')) return false;
+    if (c == '-' && i + 1 < b.size() && b[i + 1] == '.') return false;
+  }
+  return !is_ipv4(b);
+}
+
+bool is_aws_endpoint(std::string_view url) noexcept {
+  try {
+    return parse_endpoint(url).aws;
+  } catch (...) {
+    return false;
+  }
+}
+
 bool Error::retryable() const noexcept {
   return kind_ == ErrorKind::Network || kind_ == ErrorKind::Throttled ||
          kind_ == ErrorKind::Server;
@@ -466,6 +541,20 @@ struct Client::Impl {
     return cfg.log ? cfg.log.get() : spdlog::default_logger_raw();
   }
 
+  // Virtual-hosted for this bucket? Throws UsageError when virtual is asked
+  // for and the bucket name or the endpoint cannot carry it.
+  bool virtual_host(std::string_view bucket) const {
+    if (bucket.empty() || cfg.addressing == Addressing::Path) return false;
+    const bool dns = dns_compatible_bucket(bucket);
+    const bool dotted = bucket.find('.') != std::string_view::npos;
+    if (cfg.addressing == Addressing::Auto) return ep.aws && dns && !dotted;
+    if (!dns || (dotted && ep.https))
+      throw UsageError("bucket name '" + sanitize(bucket, 80) + "' cannot be used with virtual-hosted addressing" +
+                           (dns ? " over https (its dots do not match the server's certificate)" : ""),
+                       "use addressing_style = path (or auto) for this bucket");
+    return true;
+  }
+
   std::string target(const Call& c) const {
     std::string t = "s3://" + std::string(c.bucket);
     if (!c.key.empty()) t += "/" + std::string(c.key);
@@ -483,10 +572,15 @@ struct Client::Impl {
   void exchange(const Call& c, Response& resp) {
     curl_easy_reset(curl);
     resp = Response{};
-    std::string path = ep.base_path + "/" + std::string(c.bucket);
-    if (!c.key.empty()) path += "/" + std::string(c.key);
+    // Virtual-hosted: the bucket is the first label of the host name and the
+    // path starts at the key; path-style: the bucket is the first segment.
+    const bool vh = virtual_host(c.bucket);
+    std::string path = ep.base_path + (vh ? "" : "/" + std::string(c.bucket));
+    if (!c.key.empty() || vh) path += "/" + std::string(c.key);
+    const std::string host_header = vh ? std::string(c.bucket) + "." + ep.host_header : ep.host_header;
+    const std::string scheme_host = vh ? ep.scheme + std::string(c.bucket) + "." + ep.authority : ep.scheme_host;
     std::string query = sigv4::canonical_query(c.query);
-    std::string url = ep.scheme_host + sigv4::canonical_uri(path);
+    std::string url = scheme_host + sigv4::canonical_uri(path);
     if (!query.empty()) url += "?" + query;
 
     sigv4::Request req;
@@ -495,7 +589,7 @@ struct Client::Impl {
     req.query = c.query;
     req.payload_hash = c.payload_hash;
     std::string amz = sigv4::amz_date(std::chrono::system_clock::now());
-    req.headers = {{"Host", ep.host_header},
+    req.headers = {{"Host", host_header},
                    {"x-amz-date", amz},
                    {"x-amz-content-sha256", c.payload_hash}};
     if (!cfg.session_token.empty()) req.headers.emplace_back("x-amz-security-token", cfg.session_token);
@@ -585,7 +679,8 @@ struct Client::Impl {
       throw Error(ErrorKind::Network, 0, "", std::string(c.op) + " " + target(c) + ": " +
                                                  ep.scheme_host + ": the answer ended inside its headers");
     if (rc == CURLE_OK) {
-      logger()->debug("s3: {} {} -> {}", c.method, target(c), resp.status);
+      logger()->debug("s3: {} {}{} -> {}", c.method, target(c), vh ? " (" + host_header + ")" : std::string(),
+                      resp.status);
       return;
     }
     if (prog.stopped) throw Interrupted();
@@ -776,6 +871,9 @@ struct Client::Impl {
 Client::Client(Config config) : impl_(std::make_unique<Impl>()) {
   curl_init();
   impl_->ep = parse_endpoint(config.endpoint);
+  if (config.addressing == Addressing::Virtual && impl_->ep.ip_literal)
+    throw UsageError("virtual-hosted addressing needs a host name in the endpoint, not an IP address",
+                     "use addressing_style = path, or a name (e.g. http://localhost:7480)");
   impl_->cfg = std::move(config);
   impl_->curl = curl_easy_init();
   if (!impl_->curl) throw IoError("cannot initialise libcurl");

@@ -66,36 +66,6 @@ std::string Destination::location(std::string_view rel) const {
   return rel.empty() ? url_.folder.string() : (url_.folder / std::string(rel)).string();
 }
 
-s3::Config s3_config(const Config& cfg, const Context& ctx) {
-  s3::Config c;
-  c.endpoint = resolve(std::nullopt, "AWS_ENDPOINT_URL", cfg, "s3.endpoint", "");
-  std::string region = resolve(std::nullopt, "AWS_REGION", cfg, "", "");
-  if (region.empty()) region = resolve(std::nullopt, "AWS_DEFAULT_REGION", cfg, "s3.region", "us-east-1");
-  c.region = region;
-  c.access_key = resolve(std::nullopt, "AWS_ACCESS_KEY_ID", cfg, "s3.access_key_id", "");
-  c.secret_key = resolve(std::nullopt, "AWS_SECRET_ACCESS_KEY", cfg, "s3.secret_access_key", "");
-  c.session_token = resolve(std::nullopt, "AWS_SESSION_TOKEN", cfg, "s3.session_token", "");
-  c.ca_bundle = resolve(std::nullopt, "AWS_CA_BUNDLE", cfg, "s3.ca_bundle", "");
-  // Seconds without a byte moving before a request is abandoned (and retried).
-  std::string stall = resolve(std::nullopt, "NEX_S3_STALL_TIMEOUT", cfg, "s3.stall_timeout", "");
-  if (!stall.empty()) {
-    auto ms = parse_duration(stall);
-    if (!ms || *ms < 1000)
-      throw UsageError("bad S3 stall timeout '" + stall + "'", "at least 1s, e.g. 30s");
-    c.stall_timeout = std::chrono::seconds(*ms / 1000);
-  }
-  if (c.endpoint.empty())
-    throw UsageError("no S3 endpoint", "set AWS_ENDPOINT_URL or s3.endpoint in the config, e.g. "
-                                       "https://s3.eu-west-1.amazonaws.com");
-  if (c.access_key.empty())
-    throw UsageError("no S3 access key", "set AWS_ACCESS_KEY_ID or s3.access_key_id in the config");
-  if (c.secret_key.empty())
-    throw UsageError("no S3 secret key",
-                     "set AWS_SECRET_ACCESS_KEY or s3.secret_access_key in the config");
-  c.log = ctx.log;
-  return c;
-}
-
 namespace {
 
 // --- S3 ----------------------------------------------------------------------
