@@ -18,6 +18,9 @@ complete -c nexcut -l no-audio -d 'Leave the interior audio out'
 complete -c nexcut -l telemetry -d 'Write the window\'s GPS (.gpx) and G-sensor (.csv) next to the clip'
 complete -c nexcut -s o -l output -r -F -d 'Output file (a folder with --items)'
 complete -c nexcut -s y -l force -d 'Replace existing output files'
+complete -c nexcut -l evidence -r -F -d 'Write an evidence bundle into the new folder DIR instead of -o: the clip(s) of both cameras,
+the source segments and sidecars, telemetry, evidence.json, SHA256SUMS (nexls verify DIR)'
+complete -c nexcut -l sign-key -r -F -d 'With --evidence: sign evidence.json with this Ed25519 private key (PEM)'
 complete -c nexcut -s h -l help -d 'Print this help message and exit'
 complete -c nexcut -l from -r -F -d 'Clip start'
 complete -c nexcut -l to -r -F -d 'Clip end (exclusive); relative to --from when a duration'
@@ -45,3 +48,4 @@ complete -c nexcut -n '__fish_seen_subcommand_from salvage' -l color -x -a 'auto
 complete -c nexcut -n '__fish_seen_subcommand_from salvage' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexcut -n '__fish_seen_subcommand_from salvage' -l json -d 'Same as --format json'
 complete -c nexcut -n '__fish_seen_subcommand_from salvage' -F
+complete -c nexcut -n 'not __fish_seen_subcommand_from salvage' -F

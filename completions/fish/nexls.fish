@@ -21,4 +21,14 @@ complete -c nexls -l parking -d 'Parking clips'
 complete -c nexls -l clips -d 'Saved clips (backups only)'
 complete -c nexls -l check -d 'Diagnose the card: report every problem; exit 3 when any is found'
 complete -c nexls -l gpx -r -F -d 'Write the GPS track of drive ID as GPX 1.1'
-complete -c nexls -F
+complete -c nexls -n 'not __fish_seen_subcommand_from verify' -a verify -d 'Check an evidence bundle (nexcut --evidence): hashes, signature, copied frames; exit 3 on any mismatch'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -s h -l help -d 'Print this help message and exit'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -l key -r -F -d 'The public key (PEM) it must be signed with'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -s v -l verbose -d 'More log output on stderr (repeatable)'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -s q -l quiet -d 'Only errors on stderr'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -l config -r -F -d 'Config file (default: $NEX_CONFIG or $XDG_CONFIG_HOME/nex/config.yaml)'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -l format -x -a 'table json ndjson csv' -d 'Output format'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -l json -d 'Same as --format json'
+complete -c nexls -n '__fish_seen_subcommand_from verify' -F
+complete -c nexls -n 'not __fish_seen_subcommand_from verify' -F

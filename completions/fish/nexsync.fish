@@ -27,7 +27,7 @@ complete -c nexsync -l work-dir -r -F -d 'Journal, state and cut clips (default 
 complete -c nexsync -l mirror -r -F -d 'A camera\'s card is pulled into DIR first (card layout; default in the work dir)'
 complete -c nexsync -l watch -d 'Keep following the card; upload new events within seconds'
 complete -c nexsync -l all -d 'Also list items that were already up to date'
-complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm' -a pull -d 'Download backed-up items into a folder, verified against their manifests'
+complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a pull -d 'Download backed-up items into a folder, verified against their manifests'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -s h -l help -d 'Print this help message and exit'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l to -r -F -d 'Target folder (receives SERIAL/CATEGORY/ID/...)'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l overwrite -d 'Replace local files that differ from the backup'
@@ -40,7 +40,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from pull' -l color -x -a 'auto a
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l json -d 'Same as --format json'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -F
-complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm' -a star -d 'Star items: never rolled over'
+complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a star -d 'Star items: never rolled over'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -s h -l help -d 'Print this help message and exit'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l from -r -F -d 'The backup to look ids up in (default: nexsync.destination)'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l items -r -F -d 'Items as NDJSON (\'nexls BACKUP --format ndjson\'), \'-\' for stdin'
@@ -51,7 +51,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from star' -l color -x -a 'auto a
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l json -d 'Same as --format json'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -F
-complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm' -a unstar -d 'Unstar items'
+complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a unstar -d 'Unstar items'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -s h -l help -d 'Print this help message and exit'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l from -r -F -d 'The backup to look ids up in (default: nexsync.destination)'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l items -r -F -d 'Items as NDJSON (\'nexls BACKUP --format ndjson\'), \'-\' for stdin'
@@ -62,7 +62,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l color -x -a 'auto
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l json -d 'Same as --format json'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -F
-complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm' -a rm -d 'Delete items from a backup for good'
+complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a rm -d 'Delete items from a backup for good'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -s h -l help -d 'Print this help message and exit'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -s y -l yes -d 'Do not ask'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l from -r -F -d 'The backup to look ids up in (default: nexsync.destination)'
@@ -74,3 +74,17 @@ complete -c nexsync -n '__fish_seen_subcommand_from rm' -l color -x -a 'auto alw
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l json -d 'Same as --format json'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -F
+complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a share -d 'Print a link per file of backed-up items (S3 presigned GET; no credentials needed)'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -s h -l help -d 'Print this help message and exit'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l expires -r -F -d 'How long the links work: 7d (the default and S3\'s limit), 12h, 30m,
+or a UTC time (2026-12-10T00:00:00Z)'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l from -r -F -d 'The backup to look ids up in (default: nexsync.destination)'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l items -r -F -d 'Items as NDJSON (\'nexls BACKUP --format ndjson\'), \'-\' for stdin'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -s v -l verbose -d 'More log output on stderr (repeatable)'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -s q -l quiet -d 'Only errors on stderr'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l config -r -F -d 'Config file (default: $NEX_CONFIG or $XDG_CONFIG_HOME/nex/config.yaml)'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l format -x -a 'table json ndjson csv' -d 'Output format'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -F
+complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -F
