@@ -15,6 +15,8 @@ complete -c nexcut -l preset -x -a 'ultrafast superfast veryfast faster fast med
 complete -c nexcut -l crf -r -F -d 'x264/x265 quality for re-encoding (0-51, lower is better)'
 complete -c nexcut -l bitrate -r -F -d 'Average bitrate for re-encoding instead of --crf (e.g. 8M)'
 complete -c nexcut -l no-audio -d 'Leave the interior audio out'
+complete -c nexcut -l overlay -r -F -d 'Draw on every frame, at its capture time: time,speed,g,gps,event (any of them; re-encodes)'
+complete -c nexcut -l overlay-ms -d 'The overlay\'s time to the millisecond'
 complete -c nexcut -l telemetry -d 'Write the window\'s GPS (.gpx) and G-sensor (.csv) next to the clip'
 complete -c nexcut -s o -l output -r -F -d 'Output file (a folder with --items)'
 complete -c nexcut -s y -l force -d 'Replace existing output files'

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
       "  nexcut /media/card --at 08:14:00 --before 5s --after 5s --layout pip -o pip.mp4\n"
       "  nexcut /media/card --drive 20261120_081200 --timelapse 30x -o drive.mp4\n"
       "  nexls /media/card --events --format ndjson | nexcut /media/card --items - -o clips/\n"
+      "  nexcut /media/card --at 08:18:00 --before 2s --after 3s --overlay time,speed,g,gps,event -o burned.mp4\n"
       "  nexcut /media/card --still 08:14:00.5 -o frame.jpg\n"
       "  nexcut salvage /media/customer-card/drive/20261120_090100_1.mp4 -o rescued.mp4\n"
       "\n"
@@ -104,6 +105,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 51));
   app.add_option("--bitrate", bitrate, "Average bitrate for re-encoding instead of --crf (e.g. 8M)");
   app.add_flag("--no-audio", no_audio, "Leave the interior audio out");
+  std::string overlay;
+  app.add_option("--overlay", overlay,
+                 "Draw on every frame, at its capture time: time,speed,g,gps,event (any of them; re-encodes)")
+      ->type_name("FIELDS");
+  app.add_flag("--overlay-ms", o.clip.overlay.millis, "The overlay's time to the millisecond");
   app.add_flag("--telemetry", o.telemetry, "Write the window's GPS (.gpx) and G-sensor (.csv) next to the clip");
   app.add_option("-o,--output", o.output, "Output file (a folder with --items)")->type_name("PATH");
   app.add_flag("-y,--force", o.clip.overwrite, "Replace existing output files");
@@ -162,6 +168,15 @@ int main(int argc, char** argv) {
     }
     (void)exact;
     if (!bitrate.empty()) o.clip.encode.bitrate = bitrate_opt(bitrate);
+    if (!overlay.empty()) {
+      const bool ms = o.clip.overlay.millis;
+      o.clip.overlay = nex::cut::parse_overlay(overlay);
+      o.clip.overlay.millis = ms;
+      if (copy) throw nex::UsageError("--overlay draws on the picture: --copy cannot", "drop --copy (the clip is re-encoded)");
+      if (!o.still.empty()) throw nex::UsageError("--overlay is for clips, not --still");
+    } else if (o.clip.overlay.millis) {
+      throw nex::UsageError("--overlay-ms needs --overlay time");
+    }
     o.clip.audio = !no_audio;
     if (!items.empty()) {
       o.items = items;

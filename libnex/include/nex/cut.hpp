@@ -45,8 +45,23 @@ struct EncodeOptions {
   int64_t bitrate = 0;              // bits/s; > 0 selects average bitrate instead of CRF
 };
 
+// Facts burned into every frame (--overlay time,speed,g,gps,event), each at the
+// frame's own capture time: the camera-local time with its UTC offset, speed
+// and position interpolated between the .gps fixes, the G-force vector
+// between the .acc samples, the event the frame lies in. A field whose
+// sidecar is missing there says so ("no GPS"), never an older value.
+// Drawing re-encodes: Mode::Exact becomes Mode::Reencode, Mode::Copy refuses.
+struct Overlay {
+  bool time = false, speed = false, g = false, gps = false, event = false;
+  bool millis = false;  // the time to the millisecond
+  bool any() const { return time || speed || g || gps || event; }
+};
+// "time,speed,g,gps,event" (any of them, any order). UsageError for others.
+Overlay parse_overlay(std::string_view fields);
+
 struct ClipOptions {
   Mode mode = Mode::Exact;
+  Overlay overlay;
   EncodeOptions encode;
   int timelapse = 30;     // speed-up factor of Mode::Timelapse
   bool audio = true;      // keep the interior camera's audio

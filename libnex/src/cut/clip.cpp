@@ -24,6 +24,7 @@ extern "C" {
 
 #include "cut/h264.hpp"
 #include "cut/internal.hpp"
+#include "cut/overlay.hpp"
 #include "nex/error.hpp"
 
 namespace nex::cut {
@@ -539,6 +540,23 @@ std::future<EncodedAudio> start_audio(const Plan& plan, const ClipOptions& o, co
   return std::async(std::launch::async, [spans = std::move(spans), &ctx] { return build_audio(spans, ctx); });
 }
 
+// Capture time of the frame a FrameReader over whole(plan) returned.
+LocalTime capture_time(const Plan& plan, int64_t out_ts, size_t idx) {
+  size_t pi = 0;
+  while (pi + 1 < plan.pieces.size() && out_ts >= plan.pieces[pi + 1].out_offset) ++pi;
+  const Piece& p = plan.pieces[pi];
+  return p.in->time_of(p.in->frames[idx].ts);
+}
+
+// --overlay on frames of width x height whose camera picture (road, or the
+// clip's camera) is `strip_w` wide and `text_h` high; none without --overlay.
+std::unique_ptr<OverlayPainter> painter_for(const CardScan& scan, const Plan& plan, const ClipOptions& o, int w,
+                                            int h, int strip_w, int text_h) {
+  if (!o.overlay.any()) return nullptr;
+  return std::make_unique<OverlayPainter>(scan, plan.start(), plan.end(), o.overlay, w, h, AV_PIX_FMT_YUV420P,
+                                          strip_w, text_h);
+}
+
 ClipResult result_for(const Plan& plan, const fs::path& out, Mode mode, LocalTime from, LocalTime to) {
   ClipResult r;
   r.file = out;
@@ -582,6 +600,7 @@ ClipResult timelapse(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   std::vector<Range> ranges = whole(plan);
   FrameReader reader(ranges, keys, ctx);
   Yuv420 yuv(AV_PIX_FMT_YUV420P, s.width, s.height);
+  auto painter = painter_for(scan, plan, o, s.width, s.height, s.width, s.height);
   int64_t ts = 0, n = 0;
   size_t idx = 0;
   // Global index of each piece's first frame, to tell which frames are kept.
@@ -595,6 +614,7 @@ ClipResult timelapse(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     const int64_t gi = base[pi] + static_cast<int64_t>(idx - plan.pieces[pi].first);
     if (gi % o.timelapse != 0) continue;
     AVFrame* y = yuv(f);
+    if (painter) y = painter->draw(y, capture_time(plan, ts, idx));
     y->pts = n++;
     y->pict_type = AV_PICTURE_TYPE_NONE;
     encode(enc.get(), y, sink);
@@ -614,6 +634,9 @@ ClipResult timelapse(const CardScan& scan, LocalTime from, LocalTime to, Camera 
 ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera, Mode mode, const fs::path& out,
                      const Context& ctx, const ClipOptions& o) {
   check_output(out, o.overwrite);
+  if (o.overlay.any() && mode == Mode::Copy)
+    throw UsageError("--overlay draws on the picture: --copy cannot", "drop --copy (the clip is re-encoded)");
+  if (o.overlay.any() && mode == Mode::Exact) mode = Mode::Reencode;  // every frame is drawn on
   if (mode == Mode::Timelapse) return timelapse(scan, from, to, camera, out, ctx, o);
   Plan plan = plan_clip(scan, from, to, camera, mode == Mode::Copy, ctx);
   if (mode != Mode::Reencode) {
@@ -665,10 +688,13 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     auto sink = [&](AVPacket* p) { mux.write(p, 0); };
     FrameReader reader(whole(plan), false, ctx);
     Yuv420 yuv(AV_PIX_FMT_YUV420P, par->width, par->height);
+    auto painter = painter_for(scan, plan, o, par->width, par->height, par->width, par->height);
     Progress bar(ctx, "re-encoding", static_cast<uint64_t>(plan.frames()));
     int64_t ts = 0, n = 0;
-    while (AVFrame* f = reader.next(&ts)) {
+    size_t idx = 0;
+    while (AVFrame* f = reader.next(&ts, &idx)) {
       AVFrame* y = yuv(f);
+      if (painter) y = painter->draw(y, capture_time(plan, ts, idx));
       y->pts = ts;
       y->pict_type = AV_PICTURE_TYPE_NONE;
       encode(enc.get(), y, sink);
@@ -749,6 +775,8 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
 ClipResult make_composite(const CardScan& scan, LocalTime from, LocalTime to, Layout layout, const fs::path& out,
                           const Context& ctx, const ClipOptions& o) {
   if (layout == Layout::None) throw UsageError("no layout given for a composite clip");
+  if (o.overlay.any() && o.mode == Mode::Copy)
+    throw UsageError("--overlay draws on the picture: --copy cannot", "drop --copy (the clip is re-encoded)");
   check_output(out, o.overwrite);
   Plan road = plan_clip(scan, from, to, Camera::Road, false, ctx);
   Plan cabin = plan_clip(scan, from, to, Camera::Interior, false, Context::quiet());
@@ -797,14 +825,16 @@ ClipResult make_composite(const CardScan& scan, LocalTime from, LocalTime to, La
   FrameReader rr(whole(road), false, ctx), ir(whole(cabin), false, ctx);
   Yuv420 ry, iy;
   media::SwsPtr sws;
+  auto painter = painter_for(scan, road, o, W, H, rw, rh);
   int64_t rts = 0, its = 0, n = 0;
+  size_t ridx = 0;
   AVFrame* inext = ir.next(&its);
   bool have_i = false;
   Progress bar(ctx, "composing", static_cast<uint64_t>(road.frames()));
   // Both timelines start at the clip's start; the interior frame shown is
   // the latest one at or before the road frame's time.
   const AVRational itb = cabin.vtb();
-  while (AVFrame* rf = rr.next(&rts)) {
+  while (AVFrame* rf = rr.next(&rts, &ridx)) {
     while (inext && av_compare_ts(its, itb, rts, vtb) <= 0) {
       av_frame_unref(icur.get());
       media::check_av_io(av_frame_ref(icur.get(), iy(inext)), "frame");
@@ -833,7 +863,10 @@ ClipResult make_composite(const CardScan& scan, LocalTime from, LocalTime to, La
     }
     canvas->pts = rts;
     canvas->pict_type = AV_PICTURE_TYPE_NONE;
-    encode(enc.get(), canvas.get(), sink);
+    AVFrame* pic = painter ? painter->draw(canvas.get(), capture_time(road, rts, ridx)) : canvas.get();
+    pic->pts = rts;
+    pic->pict_type = AV_PICTURE_TYPE_NONE;
+    encode(enc.get(), pic, sink);
     bar.update(static_cast<uint64_t>(++n));
   }
   encode(enc.get(), nullptr, sink);
