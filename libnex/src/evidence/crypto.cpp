@@ -232,3 +232,17 @@ bool safe_path(std::string_view p) {
 }
 
 }  // namespace nex::evidence::detail
+
+namespace nex::evidence {
+
+KeyInfo check_private_key(const std::filesystem::path& pem) {
+  auto k = detail::load_private_key(pem);
+  return detail::key_info(k.get());
+}
+
+KeyInfo check_public_key(const std::filesystem::path& pem) {
+  auto k = detail::load_public_key(pem);
+  return detail::key_info(k.get());
+}
+
+}  // namespace nex::evidence
