@@ -27,6 +27,8 @@ complete -c nexsync -l work-dir -r -F -d 'Journal, state and cut clips (default 
 complete -c nexsync -l mirror -r -F -d 'A camera\'s card is pulled into DIR first (card layout; default in the work dir)'
 complete -c nexsync -l watch -d 'Keep following the card; upload new events within seconds'
 complete -c nexsync -l all -d 'Also list items that were already up to date'
+complete -c nexsync -l stall-timeout -r -F -d 'S3: drop a request that moves no byte this long; retry on a fresh connection (default 60s)'
+complete -c nexsync -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a pull -d 'Download backed-up items into a folder, verified against their manifests'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -s h -l help -d 'Print this help message and exit'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l to -r -F -d 'Target folder (receives SERIAL/CATEGORY/ID/...)'
@@ -39,6 +41,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from pull' -l config -r -F -d 'Co
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from pull' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a star -d 'Star items: never rolled over'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -s h -l help -d 'Print this help message and exit'
@@ -50,6 +53,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from star' -l config -r -F -d 'Co
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from star' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a unstar -d 'Unstar items'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -s h -l help -d 'Print this help message and exit'
@@ -61,6 +65,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l config -r -F -d '
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a rm -d 'Delete items from a backup for good'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -s h -l help -d 'Print this help message and exit'
@@ -73,6 +78,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from rm' -l config -r -F -d 'Conf
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from rm' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a share -d 'Print a link per file of backed-up items (S3 presigned GET; no credentials needed)'
 complete -c nexsync -n '__fish_seen_subcommand_from share' -s h -l help -d 'Print this help message and exit'
@@ -86,5 +92,6 @@ complete -c nexsync -n '__fish_seen_subcommand_from share' -l config -r -F -d 'C
 complete -c nexsync -n '__fish_seen_subcommand_from share' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from share' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from share' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from share' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from share' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -F

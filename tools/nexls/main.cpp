@@ -82,8 +82,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"hard-brake", "collision", "parking-impact", "parking-motion"}));
   app.add_option("-o,--output", output, "Write the GPX here instead of stdout")->type_name("FILE");
   std::string profile;
-  app.add_option("--profile", profile, "s3:// backups: the AWS profile to use (~/.aws/config, ~/.aws/credentials;\n"
-                                       "default: AWS_PROFILE, else 'default')")
+  app.add_option("--profile", profile, "s3:// backups: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)")
       ->type_name("NAME");
 
   nex::evidence::VerifyOptions vo;

@@ -112,8 +112,7 @@ int main(int argc, char** argv) {
       ->group("Run");
   std::string stall_timeout;
   app.add_option("--stall-timeout", stall_timeout,
-                 "S3: a request that moves no byte this long is dropped and retried on a\n"
-                 "fresh connection (default 60s; NEX_S3_STALL_TIMEOUT, s3.stall_timeout)")
+                 "S3: drop a request that moves no byte this long; retry on a fresh connection (default 60s)")
       ->type_name("DUR")
       ->group("Transfer");
 
@@ -149,8 +148,7 @@ int main(int argc, char** argv) {
   std::vector<CLI::App*> with_profile = app.get_subcommands([](CLI::App*) { return true; });
   with_profile.insert(with_profile.begin(), &app);
   for (CLI::App* a : with_profile)
-    a->add_option("--profile", profile, "S3: the AWS profile to use (~/.aws/config, ~/.aws/credentials;\n"
-                                        "default: AWS_PROFILE, else 'default')")
+    a->add_option("--profile", profile, "S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)")
         ->type_name("NAME");
   app.get_option("--profile")->group("Transfer");
 
