@@ -91,6 +91,14 @@ assert_not_contains "$WORK/body" "SignatureDoesNotMatch"
 # ... while a 7-day link made before it still works
 assert_eq "$(http_status "$link")" 200
 
+# --- virtual-hosted addressing: the links follow it (BUCKET.localhost:PORT/KEY)
+port=${AWS_ENDPOINT_URL##*:}
+AWS_ENDPOINT_URL=http://localhost:$port NEX_S3_ADDRESSING=virtual expect_exit 0 nexsync share "$item" --format ndjson
+vlink=$(jq -r 'select(.file == "road.mp4") | .link' "$WORK/out")
+[[ $vlink == "http://$NEX_S3_BUCKET.localhost:$port/$run/PRO-SH/events/$ev/road.mp4?"* ]] || fail "not virtual-hosted: $vlink"
+curl -sf --resolve "$NEX_S3_BUCKET.localhost:$port:127.0.0.1" -o dl-v "$vlink" || fail "curl of the virtual-hosted link"
+cmp dl-v dl-road.mp4 || fail "the virtual-hosted link gives other bytes"
+
 # --- bad input: one error line, the documented exit code, nothing printed on stdout
 for e in 8d 604801s 2020-01-01T00:00:00Z -1h 0s soon; do
   expect_exit 2 nexsync share "$item" --expires "$e"

@@ -899,15 +899,19 @@ std::string Client::presign_get(std::string_view bucket, std::string_view key, s
   impl_->check_names(bucket, key, true);
   if (expires.count() < 1 || expires.count() > sigv4::kMaxPresignSeconds)
     throw UsageError("a link expires after 1 second to 7 days (S3's limit)");
-  const std::string path = impl_->ep.base_path + "/" + std::string(bucket) + "/" + std::string(key);
+  // The addressing every other request of this client uses (exchange()).
+  const Endpoint& ep = impl_->ep;
+  const bool vh = impl_->virtual_host(bucket);
+  const std::string path = ep.base_path + (vh ? "" : "/" + std::string(bucket)) + "/" + std::string(key);
   sigv4::Request req;
   req.method = "GET";
   req.path = path;
-  req.headers = {{"Host", impl_->ep.host_header}};
+  req.headers = {{"Host", vh ? std::string(bucket) + "." + ep.host_header : ep.host_header}};
   req.payload_hash = std::string(sigv4::kUnsignedPayload);
   const sigv4::Presigned p = sigv4::presign(req, impl_->cfg.access_key, impl_->cfg.secret_key, sigv4::amz_date(now),
                                             impl_->cfg.region, "s3", expires.count(), impl_->cfg.session_token);
-  return impl_->ep.scheme_host + sigv4::canonical_uri(path) + "?" + p.query;
+  return (vh ? ep.scheme + std::string(bucket) + "." + ep.authority : ep.scheme_host) + sigv4::canonical_uri(path) +
+         "?" + p.query;
 }
 
 void Client::head_bucket(std::string_view bucket) {
