@@ -32,6 +32,8 @@ complete -c nexsim -n '__fish_seen_subcommand_from drive' -l event -r -F -d 'Dri
 complete -c nexsim -n '__fish_seen_subcommand_from drive' -l seed -r -F -d 'Seed for route and sensor noise'
 complete -c nexsim -n '__fish_seen_subcommand_from drive' -l power-cut -d 'Lose power at the end: the last segment is left without its index'
 complete -c nexsim -n '__fish_seen_subcommand_from drive' -l clock-reset -d 'The camera clock starts at 2000-01-01 (dead RTC battery)'
+complete -c nexsim -n '__fish_seen_subcommand_from drive' -l pace -r -F -d 'Record in real time or a multiple of it (1x, 10x): each segment stays open
+(temporary names) for its length / FACTOR; default: as fast as it can'
 complete -c nexsim -n '__fish_seen_subcommand_from drive' -s v -l verbose -d 'More log output on stderr (repeatable)'
 complete -c nexsim -n '__fish_seen_subcommand_from drive' -s q -l quiet -d 'Only errors on stderr'
 complete -c nexsim -n '__fish_seen_subcommand_from drive' -l config -r -F -d 'Config file (default: $NEX_CONFIG or $XDG_CONFIG_HOME/nex/config.yaml)'
@@ -68,9 +70,13 @@ complete -c nexsim -n '__fish_seen_subcommand_from serve' -s h -l help -d 'Print
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l listen -r -F -d 'Address HOST:PORT (port 0: a free port); not loopback: a warning'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l ready-file -r -F -d 'Write the base URL to FILE once listening (removed on exit)'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l max-clients -r -F -d 'Concurrent requests; one more gets 503'
-complete -c nexsim -n '__fish_seen_subcommand_from serve' -l fault -r -F -d 'Misbehave: drop-after=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, stale-size, empty-listing-once, clock-skew=SECONDS (comma-separated, repeatable)'
+complete -c nexsim -n '__fish_seen_subcommand_from serve' -l fault -r -F -d 'Misbehave: drop-after=SIZE, power-off=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, stale-size, empty-listing-once, clock-skew=SECONDS (comma-separated, repeatable)'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l seed -r -F -d 'Seed for the faults that fire by chance'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l live-fps -r -F -d 'Frames a second of /live.mjpg'
+complete -c nexsim -n '__fish_seen_subcommand_from serve' -l record -r -F -d 'Keep recording while serving: a drive of DURATION (new segments, loop
+overwrite, events), paced by --speed'
+complete -c nexsim -n '__fish_seen_subcommand_from serve' -l speed -r -F -d 'Pace of --record: 10x (the default) closes a 60 s segment every 6 s'
+complete -c nexsim -n '__fish_seen_subcommand_from serve' -l event -r -F -d 'With --record: a driving event KIND@TIME, e.g. hard-brake@1m (repeatable)'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -s v -l verbose -d 'More log output on stderr (repeatable)'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -s q -l quiet -d 'Only errors on stderr'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l config -r -F -d 'Config file (default: $NEX_CONFIG or $XDG_CONFIG_HOME/nex/config.yaml)'

@@ -3,7 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
+#include <thread>
 #include <deque>
 
 #include "nex/camera.hpp"
@@ -291,6 +295,16 @@ std::string torn(std::string text, double keep) {
 
 }  // namespace
 
+double parse_pace(std::string_view s) {
+  std::string t(s);
+  if (!t.empty() && (t.back() == 'x' || t.back() == 'X')) t.pop_back();
+  char* end = nullptr;
+  const double v = t.empty() ? 0 : std::strtod(t.c_str(), &end);
+  if (t.empty() || !end || *end || !std::isfinite(v) || v <= 0 || v > 1000)
+    throw UsageError("bad pace '" + std::string(s) + "'", "a factor of real time: 1x, 10x, 20x (at most 1000x)");
+  return v;
+}
+
 PlannedEvent parse_planned_event(const std::string& spec) {
   const auto at = spec.find('@');
   if (at == std::string::npos || at == 0)
@@ -383,6 +397,7 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
   rep.start = start;
   const fs::path drive_dir = o.card / "drive";
   const int64_t nseg = (o.duration_ms + o.segment_ms - 1) / o.segment_ms;
+  const auto paced_t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < nseg; ++i) {
     ctx.check_interrupt();
     const int64_t off = i * o.segment_ms;
@@ -439,6 +454,15 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
         if (!name.empty()) cut_power(temp_path_for(drive_dir / name), keep);
     }
 
+    if (o.pace > 0) {
+      // The segment stays open (temporary names) until its end in paced time.
+      const auto close_at = paced_t0 + std::chrono::microseconds(static_cast<int64_t>(
+                                            static_cast<double>(off + len) * 1000.0 / o.pace));
+      while (std::chrono::steady_clock::now() < close_at) {
+        ctx.check_interrupt();
+        std::this_thread::sleep_until(std::min(close_at, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
+      }
+    }
     const uint64_t bytes = pending.bytes();
     rep.recordings_deleted += card.make_room("drive", bytes, seg_start, pending.finals());
     pending.commit();

@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
   drive->add_option("--seed", seed, "Seed for route and sensor noise");
   drive->add_flag("--power-cut", power_cut, "Lose power at the end: the last segment is left without its index");
   drive->add_flag("--clock-reset", clock_reset, "The camera clock starts at 2000-01-01 (dead RTC battery)");
+  std::string pace;
+  drive->add_option("--pace", pace,
+                    "Record in real time or a multiple of it (1x, 10x): each segment stays open\n"
+                    "(temporary names) for its length / FACTOR; default: as fast as it can")
+      ->type_name("FACTOR");
 
   std::string clip_len = "20s";
   std::vector<std::string> incidents;
@@ -108,11 +113,19 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   serve->add_option("--max-clients", max_clients, "Concurrent requests; one more gets 503")->check(CLI::Range(1, 64));
   serve->add_option("--fault", faults,
-                    "Misbehave: drop-after=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, "
+                    "Misbehave: drop-after=SIZE, power-off=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, "
                     "stale-size, empty-listing-once, clock-skew=SECONDS (comma-separated, repeatable)")
       ->type_name("SPEC");
   serve->add_option("--seed", seed, "Seed for the faults that fire by chance");
   serve->add_option("--live-fps", live_fps, "Frames a second of /live.mjpg")->check(CLI::Range(1, 30));
+  std::string record, speed = "10x";
+  serve->add_option("--record", record,
+                    "Keep recording while serving: a drive of DURATION (new segments, loop\n"
+                    "overwrite, events), paced by --speed")
+      ->type_name("DURATION");
+  serve->add_option("--speed", speed, "Pace of --record: 10x (the default) closes a 60 s segment every 6 s")
+      ->type_name("FACTOR");
+  serve->add_option("--event", events, "With --record: a driving event KIND@TIME, e.g. hard-brake@1m (repeatable)");
 
   for (auto* sub : {init, drive, park, cache, serve}) tool.add_common_options(*sub);
 
@@ -150,6 +163,7 @@ int main(int argc, char** argv) {
       o.power_cut = power_cut;
       o.clock_reset = clock_reset;
       o.cache_dir = cache_dir;
+      if (!pace.empty()) o.pace = nex::sim::parse_pace(pace);
       print_report(inv, nex::sim::simulate_drive(o, inv.ctx));
       return 0;
     }
@@ -176,6 +190,18 @@ int main(int argc, char** argv) {
       if (!faults.empty()) o.faults = nex::serve::parse_faults(spec);
       o.seed = seed;
       o.live_fps = live_fps;
+      if (!record.empty()) {
+        nex::sim::DriveOptions d;
+        d.card = card;
+        d.duration_ms = duration_opt(record, "--record");
+        for (const auto& e : events) d.events.push_back(nex::sim::parse_planned_event(e));
+        d.seed = seed;
+        d.cache_dir = cache_dir;
+        d.pace = nex::sim::parse_pace(speed);
+        o.record = d;
+      } else if (!events.empty()) {
+        throw nex::UsageError("--event needs --record", "e.g. --record 10m --event hard-brake@2m");
+      }
       inv.signal_is_normal_stop = true;
       return nex::serve::serve_camera(o, inv.ctx, *inv.out);
     }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "nex/context.hpp"
+#include "nex/sim.hpp"
 
 namespace nex::serve {
 
@@ -17,6 +18,7 @@ namespace nex::serve {
 // and faults"). Every field off by default.
 struct Faults {
   std::optional<uint64_t> drop_after;  // bytes of each file body before the connection is cut
+  std::optional<uint64_t> power_off;   // file-body bytes served in all before the camera goes dark
   int64_t stall_ms = 0;                // once per file, the body pauses this long halfway
   double reset_p = 0;                  // a request's connection is closed before any answer
   double http500_p = 0;                // a request answers 500
@@ -61,6 +63,10 @@ struct ServeOptions {
   Faults faults;
   uint64_t seed = 1;                 // for the faults that fire by chance
   int live_fps = 5;
+  // --record: a drive recorded onto the card while it is served (paced;
+  // the interior camera when the model has one; start: after the card's
+  // newest footage, or the camera clock's now on an empty card).
+  std::optional<sim::DriveOptions> record;
 };
 
 // The server as an object, for the tool and for tests: start() binds and
@@ -86,6 +92,7 @@ class CameraServer {
 
  private:
   struct Impl;
+  static void start_recording(Impl& m);
   std::unique_ptr<Impl> impl_;
 };
 

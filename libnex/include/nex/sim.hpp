@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nex/context.hpp"
@@ -44,7 +45,13 @@ struct DriveOptions {
   bool power_cut = false;
   bool clock_reset = false;
   std::filesystem::path cache_dir;  // footage templates
+  // 0: write as fast as it can. N > 0: N× real time: each segment is open
+  // (its files under temporary names, as a camera's file being recorded)
+  // for its length / N, then closed; a watcher meets the drive as it happens.
+  double pace = 0;
 };
+// "1x", "10x", "20", "0.5x" -> factor; throws UsageError (0 < factor <= 1000).
+double parse_pace(std::string_view s);
 
 struct RunReport {
   size_t recordings_written = 0;

@@ -17,7 +17,7 @@ namespace nex::serve {
 namespace {
 
 constexpr const char* kFaultList =
-    "drop-after=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, stale-size, "
+    "drop-after=SIZE, power-off=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, stale-size, "
     "empty-listing-once, clock-skew=SECONDS";
 
 [[noreturn]] void bad(std::string_view spec, const std::string& why) {
@@ -60,7 +60,7 @@ std::string format_p(double p) {
 }  // namespace
 
 bool Faults::any() const {
-  return drop_after || stall_ms > 0 || reset_p > 0 || http500_p > 0 || ignore_range || short_range || stale_size ||
+  return drop_after || power_off || stall_ms > 0 || reset_p > 0 || http500_p > 0 || ignore_range || short_range || stale_size ||
          empty_listing_once || clock_skew_ms != 0;
 }
 
@@ -92,6 +92,10 @@ Faults parse_faults(std::string_view spec) {
       auto n = parse_size(need("SIZE"));
       if (!n) bad_value("drop-after=1M");
       f.drop_after = *n;
+    } else if (name == "power-off") {
+      auto n = parse_size(need("SIZE"));
+      if (!n || *n == 0) bad_value("power-off=40M");
+      f.power_off = *n;
     } else if (name == "stall") {
       auto ms = parse_seconds(need("SECONDS"), false);
       if (!ms || *ms <= 0) bad_value("stall=30, stall=500ms");
@@ -129,6 +133,7 @@ std::string format_faults(const Faults& f) {
   std::string out;
   auto add = [&](const std::string& s) { out += (out.empty() ? "" : ",") + s; };
   if (f.drop_after) add("drop-after=" + std::to_string(*f.drop_after));
+  if (f.power_off) add("power-off=" + std::to_string(*f.power_off));
   if (f.stall_ms > 0) add("stall=" + format_duration(f.stall_ms));
   if (f.reset_p > 0) add("reset=" + format_p(f.reset_p));
   if (f.http500_p > 0) add("http500=" + format_p(f.http500_p));

@@ -87,6 +87,8 @@ struct State {
   Context ctx;
   CardView card;
   std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> body_bytes{0};  // file-body bytes served (power-off)
+  std::atomic<bool> dark{false};        // power-off reached: no more answers
   std::atomic<int> in_flight{0};
   std::mutex fault_mu;
   Rng rng;                          // the chance faults, in request order

@@ -24,6 +24,8 @@
 #include "serve/internal.hpp"
 
 namespace nex::serve {
+
+namespace fs = std::filesystem;
 namespace detail {
 
 State::State(ServeOptions o, Context c)
@@ -211,7 +213,7 @@ void serve_file(State& s, const Request& req, Response& res) {
   res.set_content_provider(
       static_cast<size_t>(body->length), type,
       [&s, body](size_t offset, size_t length, httplib::DataSink& sink) {
-        if (s.stopping.load()) return false;
+        if (s.stopping.load() || s.dark.load()) return false;
         if (body->drop_after && offset >= *body->drop_after) {
           s.ctx.log->info("fault drop-after: {} cut after {} bytes", body->path, offset);
           return false;
@@ -225,6 +227,17 @@ void serve_file(State& s, const Request& req, Response& res) {
         uint64_t n = std::min<uint64_t>(length, 64 * 1024);
         if (body->drop_after) n = std::min<uint64_t>(n, *body->drop_after - offset);
         if (body->stall_at) n = std::min<uint64_t>(n, *body->stall_at - offset);
+        if (const auto& off = s.opts.faults.power_off) {
+          // This chunk takes what is left before the power goes.
+          const uint64_t before = s.body_bytes.fetch_add(n);
+          n = before >= *off ? 0 : std::min<uint64_t>(n, *off - before);
+          if (n == 0) {
+            if (!s.dark.exchange(true))
+              s.ctx.log->info("fault power-off: the camera goes dark after {} body bytes ({} at byte {})", *off,
+                              body->path, offset);
+            return false;
+          }
+        }
         char buf[64 * 1024];
         const ssize_t got = ::pread(body->fd, buf, n, static_cast<off_t>(body->start + offset));
         if (got <= 0) {
@@ -244,6 +257,8 @@ struct CameraServer::Impl {
   State state;
   httplib::Server http;
   std::thread thread;
+  std::thread recorder;                // --record
+  std::atomic<bool> recorder_stop{false};
   std::atomic<bool> running{false};
   int port = 0;
   std::string url;
@@ -286,6 +301,11 @@ void CameraServer::Impl::setup() {
     if (req.method != "GET" && req.method != "HEAD") {
       res.set_header("Allow", "GET, HEAD");
       detail::send_error(res, 405, "method-not-allowed", "the camera API is read-only: GET and HEAD");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (s.dark.load()) {  // power-off: nothing answers any more
+      drop_connection(req);
+      detail::send_error(res, 500, "fault", "dark");  // never reaches the client
       return httplib::Server::HandlerResponse::Handled;
     }
     if (s.chance(s.opts.faults.reset_p)) {
@@ -362,6 +382,38 @@ CameraServer::CameraServer(ServeOptions opts, Context ctx) {
 
 CameraServer::~CameraServer() { stop(); }
 
+// --record: the camera keeps driving while it serves, on nexsim's own
+// emulator (paced), so clients meet a moving card: segments open (listed
+// incomplete) and close, the loop deletes the oldest, events are logged.
+void CameraServer::start_recording(Impl& m) {
+  sim::DriveOptions d = *m.state.opts.record;
+  d.card = m.state.opts.card;
+  d.interior = m.state.card.model().interior_camera;
+  if (!d.start) {
+    // After the card's newest footage (the emulator's default), or now by
+    // the camera's clock on a card without any.
+    bool any = false;
+    std::error_code ec;
+    for (fs::directory_iterator it(d.card / "drive", ec), end; !ec && it != end && !any; it.increment(ec))
+      any = it->path().extension() == ".mp4";
+    if (!any) d.start = LocalTime{m.state.card.clock().ms / 1000 * 1000};
+  }
+  Context ctx = m.state.ctx;
+  ctx.interrupted = &m.recorder_stop;
+  ctx.progress = false;
+  m.recorder = std::thread([&m, d, ctx] {
+    try {
+      const sim::RunReport r = sim::simulate_drive(d, ctx);
+      ctx.log->info("recording ended: {} segments, {} events, {} overwritten by the loop", r.recordings_written,
+                    r.events.size(), r.recordings_deleted);
+    } catch (const Interrupted&) {
+      ctx.log->info("recording stopped with the server");
+    } catch (const std::exception& e) {
+      ctx.log->error("recording failed: {}", e.what());
+    }
+  });
+}
+
 std::string CameraServer::start() {
   Impl& m = *impl_;
   if (m.thread.joinable()) return m.url;
@@ -391,12 +443,15 @@ std::string CameraServer::start() {
     m.http.listen_after_bind();
     m.running = false;
   });
+  if (m.state.opts.record) start_recording(m);
   return m.url;
 }
 
 void CameraServer::stop() {
   if (!impl_) return;
   Impl& m = *impl_;
+  m.recorder_stop = true;
+  if (m.recorder.joinable()) m.recorder.join();
   m.state.stopping = true;
   if (m.thread.joinable()) {
     // httplib's stop() does nothing until its accept loop has begun.
