@@ -8,6 +8,7 @@
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
 #include "nex/listing.hpp"
+#include "nex/report.hpp"
 #include "nex/destination.hpp"
 #include "nex/sync.hpp"
 #include "nex/units.hpp"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
       "  nexls /media/card --events --kind collision --format ndjson\n"
       "  nexls /media/card --segments --since 2026-11-20T08:00:00 --camera interior\n"
       "  nexls /media/card --gpx 20261120_081200 > drive.gpx\n"
+      "  nexls /media/card --report 20261120_081800_hard-brake -o report.html\n"
       "  nexls /media/card --check              support report; exit 3 when problems are found\n"
       "  nexls s3://bucket/dashcam --events     what a backup holds (nexsync), same records\n");
   std::string card, camera, since, until, kind, gpx, output;
@@ -73,6 +75,13 @@ int main(int argc, char** argv) {
   g->add_flag("--clips", clips, "Saved clips (backups only)");
   g->add_flag("--check", check, "Diagnose the card: report every problem; exit 3 when any is found");
   g->add_option("--gpx", gpx, "Write the GPS track of drive ID as GPX 1.1")->type_name("DRIVE");
+  nex::report::Options ro;
+  auto* report = g->add_option("--report", ro.event,
+                               "Write an incident report of event ID (or of --from/--to) to -o: one offline HTML page")
+                     ->type_name("[ID]")
+                     ->expected(0, 1);
+  app.add_option("--from", ro.from, "With --report: window start (as nexcut: ISO, time of day)")->type_name("T");
+  app.add_option("--to", ro.to, "With --report: window end (or +DURATION after --from)")->type_name("T");
   g->require_option(0, 1);
   app.add_option("--camera", camera, "Only items with footage of this camera")
       ->check(CLI::IsMember({"road", "interior"}));
@@ -80,7 +89,7 @@ int main(int argc, char** argv) {
   app.add_option("--until", until, "Only items starting before T (ISO 8601)")->type_name("T");
   app.add_option("--kind", kind, "Only events of this kind")
       ->check(CLI::IsMember({"hard-brake", "collision", "parking-impact", "parking-motion"}));
-  app.add_option("-o,--output", output, "Write the GPX here instead of stdout")->type_name("FILE");
+  app.add_option("-o,--output", output, "Write the GPX here instead of stdout (the --report page: required)")->type_name("FILE");
   std::string profile;
   app.add_option("--profile", profile, "s3:// backups: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)")
       ->type_name("NAME");
@@ -109,6 +118,8 @@ int main(int argc, char** argv) {
       return rep.ok() ? int{nex::kExitOk} : int{nex::kExitPartial};
     }
     if (card.empty()) throw nex::UsageError("no CARD given", "see 'nexls --help'");
+    if (report->count() == 0 && (!ro.from.empty() || !ro.to.empty()))
+      throw nex::UsageError("--from and --to choose a --report window", "to filter a listing use --since/--until");
     nex::ListFilter filter;
     if (!camera.empty()) filter.camera = nex::parse_camera(camera);
     auto time_arg = [](const std::string& s) {
@@ -122,6 +133,7 @@ int main(int argc, char** argv) {
 
     // A backup (nexsync): the same records, read from the manifests.
     if (nex::sync::is_s3_url(card) || nex::sync::looks_like_backup(card)) {
+      if (report->count() > 0) throw nex::UsageError("--report reads a card", "pull the item first: nexsync pull");
       if (check || !gpx.empty())
         throw nex::UsageError("--check and --gpx read a card, not a backup", "pull the drive first: nexsync pull");
       nex::sync::BackupView bv = nex::sync::BackupView::Drives;
@@ -143,6 +155,16 @@ int main(int argc, char** argv) {
       const nex::CheckReport rep = nex::check_card(scan);
       print_check(inv, scan, rep);
       return rep.clean() ? int{nex::kExitOk} : int{nex::kExitPartial};
+    }
+    if (report->count() > 0) {
+      ro.output = output;
+      const nex::report::Result r = nex::report::write_report(scan, ro, inv.ctx);
+      if (inv.format != nex::Format::Table) {
+        nex::Records rec({{"file", "FILE"}, {"stills", "STILLS", true}, {"bytes", "BYTES", true}});
+        rec.add(r.to_json());
+        rec.write(*inv.out, inv.format);
+      }
+      return 0;
     }
     if (!gpx.empty()) {
       const nex::Drive* d = nex::find_drive(scan, gpx);
