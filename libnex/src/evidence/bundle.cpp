@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <chrono>
 #include <map>
 
@@ -111,6 +113,43 @@ Report build(const Options& o, const Context& ctx) {
   if (ec) throw IoError("cannot create " + tmp.path.string() + ": " + ec.message());
   co.output = tmp.path / "clips" / (name + ".mp4");
 
+  // The sources the cut is going to read, copied and hashed (one read) while
+  // it runs; whatever the cut used beyond them is copied afterwards.
+  std::vector<const CardFile*> expected;
+  const bool want_road = co.layout != cut::Layout::None || co.cameras != cut::Cameras::Interior;
+  const bool want_interior = co.layout != cut::Layout::None || co.cameras != cut::Cameras::Road;
+  for (const auto* list : {&scan.recordings, &scan.parking})
+    for (const auto& r : *list) {
+      if (!r.duration_known || !(r.start < win.to && r.end() > win.from)) continue;
+      if (want_road && r.road) expected.push_back(&*r.road);
+      if (want_road && r.road_thumb) expected.push_back(&*r.road_thumb);
+      if (want_interior && r.interior) expected.push_back(&*r.interior);
+      if (want_interior && r.interior_thumb) expected.push_back(&*r.interior_thumb);
+      for (const auto* side : {&r.gps, &r.acc})
+        if (*side) expected.push_back(&**side);
+    }
+  std::atomic<bool> stop{false};
+  const fs::path root = tmp.path;
+  // (declared after tmp: joined before the temporary folder goes)
+  std::future<std::map<std::string, Hashed>> prefetch =
+      std::async(std::launch::async, [&stop, &ctx, root, expected]() {
+        std::map<std::string, Hashed> out;
+        for (const CardFile* f : expected) {
+          if (stop.load()) break;
+          const std::string rel = "source/" + f->rel;
+          if (!safe_path(rel) || out.count(rel)) continue;
+          std::error_code e;
+          fs::create_directories((root / rel).parent_path(), e);
+          if (e) throw IoError("cannot create " + (root / rel).parent_path().string() + ": " + e.message());
+          out[rel] = copy_hashed(f->path, root / rel, ctx);
+        }
+        return out;
+      });
+  struct StopGuard {
+    std::atomic<bool>& s;
+    ~StopGuard() { s.store(true); }
+  } stop_on_error{stop};
+
   Report rep;
   rep.clips = cut::run(co, ctx).clips;
 
@@ -119,13 +158,15 @@ Report build(const Options& o, const Context& ctx) {
   auto add = [&](const std::string& rel, const std::string& role, const Hashed& h) {
     files[rel] = FileEntry{rel, role, h.size, h.sha256};
   };
-  // clips and telemetry: hashed where they are
-  for (fs::directory_iterator it(tmp.path / "clips", ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string fname = it->path().filename().string();
-    const bool clip = it->path().extension() == ".mp4";
-    add("clips/" + fname, clip ? "clip" : "telemetry", hash_file(it->path(), ctx));
-  }
+  // clips and telemetry: hashed where they are, one file per thread
+  std::vector<std::pair<std::string, std::future<Hashed>>> hashing;
+  for (fs::directory_iterator it(tmp.path / "clips", ec), end; !ec && it != end; it.increment(ec))
+    hashing.emplace_back(it->path().filename().string(),
+                         std::async(std::launch::async, [&ctx, p = it->path()] { return hash_file(p, ctx); }));
   if (ec) throw IoError("cannot list " + (tmp.path / "clips").string() + ": " + ec.message());
+  for (auto& [fname, h] : hashing)
+    add("clips/" + fname, fs::path(fname).extension() == ".mp4" ? "clip" : "telemetry", h.get());
+  for (const auto& [rel, h] : prefetch.get()) add(rel, "source", h);
 
   // sources: each segment a clip was cut from, with its sidecars, copied and hashed in one read
   std::map<fs::path, std::string> source_rel;  // card path -> bundle path
