@@ -103,10 +103,10 @@ int main(int argc, char** argv) {
                        ->group("Transfer");
   app.add_option("--work-dir", work_dir, "Journal, state and cut clips (default ~/.cache/nex/sync)")->type_name("DIR")
       ->group("Transfer");
-  app.add_flag("--watch", watch, "Keep following the card; upload new events within seconds")
   app.add_option("--mirror", mirror, "A camera's card is pulled into DIR first (card layout; default in the work dir)")
       ->type_name("DIR")
       ->group("Transfer");
+  app.add_flag("--watch", watch, "Keep following the card; upload new events within seconds")
       ->group("Run");
   app.add_flag("--all", all, "Also list items that were already up to date")
       ->group("Run");
@@ -253,6 +253,10 @@ int main(int argc, char** argv) {
     o.part_size = size_opt(nex::resolve(opt(part_size), nullptr, cfg, "nexsync.part_size", "8M"), "--part-size");
     o.work_dir = nex::resolve(opt(work_dir), "NEX_SYNC_WORK_DIR", cfg, "nexsync.work_dir", "");
     o.watch = watch;
+    if (!mirror.empty()) {
+      if (!nex::is_camera_url(card)) throw nex::UsageError("--mirror is for a camera", "CARD is http://HOST[:PORT]");
+      o.mirror = mirror;
+    }
     o.content_md5 = md5_flag->count() > 0 ? content_md5
                                            : nex::resolve(std::nullopt, nullptr, cfg, "nexsync.content_md5", "true") != "false";
     if (nex::sync::is_s3_url(o.destination)) o.s3 = nex::sync::s3_config(cfg, inv.ctx);
@@ -281,20 +285,18 @@ int main(int argc, char** argv) {
       if (inv.format == nex::Format::Json) inv.format = nex::Format::Ndjson;
     }
     nex::sync::SyncReport rep = nex::sync::run_sync(o, inv.ctx, on_item);
-    if (!mirror.empty()) {
-      if (!nex::is_camera_url(card)) throw nex::UsageError("--mirror is for a camera", "CARD is http://HOST[:PORT]");
-      o.mirror = mirror;
-    }
     if (!streaming) {
       if (inv.format == nex::Format::Json) {
         nex::ojson j;
         j["items"] = nex::ojson::array();
         for (const auto& r : rows) j["items"].push_back(r.to_json());
         j["summary"] = rep.summary.to_json();
+        if (rep.camera) j["camera"] = rep.camera->to_json();
         *inv.out << j.dump(2) << '\n';
       } else if (inv.format == nex::Format::Ndjson) {
         for (const auto& r : rows) *inv.out << r.to_json().dump() << '\n';
         *inv.out << rep.summary.to_json().dump() << '\n';
+        if (rep.camera) *inv.out << rep.camera->to_json().dump() << '\n';
       } else if (!rows.empty()) {  // a table of nothing says nothing: stay silent, like cp
         write_rows(inv, rows);
       }
@@ -306,17 +308,15 @@ int main(int argc, char** argv) {
                 << (s.items_failed ? ", " + std::to_string(s.items_failed) + " failed" : "")
                 << (s.items_waiting ? ", " + std::to_string(s.items_waiting) + " waiting" : "") << "; "
                 << nex::format_size(s.bytes_sent) << " sent\n";
-    if (s.items_left_out) inv.ctx.log->warn("{} item(s) left out: see the list (exit code 3)", s.items_left_out);
-    if (s.over_quota)
-      inv.ctx.log->warn("events, clips and starred items alone exceed the quota: footage waits (exit code 3)");
-    return rep.exit_code();
-  });
-}
-        if (rep.camera) j["camera"] = rep.camera->to_json();
-        if (rep.camera) *inv.out << rep.camera->to_json().dump() << '\n';
     if (rep.camera) {
       for (const auto& g : rep.camera->gone)
         inv.ctx.log->warn("{}: overwritten on the camera before it could be saved (not backed up)", g);
       if (rep.camera->camera_lost)
         inv.ctx.log->warn("the camera stopped answering: the next run goes on from here (exit code 3)");
     }
+    if (s.items_left_out) inv.ctx.log->warn("{} item(s) left out: see the list (exit code 3)", s.items_left_out);
+    if (s.over_quota)
+      inv.ctx.log->warn("events, clips and starred items alone exceed the quota: footage waits (exit code 3)");
+    return rep.exit_code();
+  });
+}

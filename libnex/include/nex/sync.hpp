@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "nex/backup_layout.hpp"
-#include "nex/config.hpp"
 #include "nex/camera_pull.hpp"
+#include "nex/config.hpp"
 #include "nex/context.hpp"
 #include "nex/listing.hpp"
 #include "nex/output.hpp"
@@ -88,12 +88,12 @@ struct SyncOptions {
   std::filesystem::path work_dir;           // journal, state, cut clips; "" = default
   bool watch = false;
   std::optional<s3::Config> s3;             // default: from environment and config
-};
   // A camera (card = http://HOST[:PORT]): its card is pulled into this
   // card-layout mirror first (default: <work_dir>/cameras/<serial>/card),
   // then backed up from there (nex/camera_pull.hpp).
   std::optional<std::filesystem::path> mirror;
   CameraClientOptions camera;
+};
 
 // The default work dir: $XDG_CACHE_HOME/nex/sync or ~/.cache/nex/sync.
 std::filesystem::path default_work_dir();
@@ -132,8 +132,8 @@ struct SyncSummary {
 struct SyncReport {
   std::vector<ItemResult> items;
   SyncSummary summary;
-  // 0 ok; 3 when items were left out (quota) or failed.
   std::optional<CameraPullReport> camera;  // when the card was a camera
+  // 0 ok; 3 when items were left out (quota) or failed.
   int exit_code() const;
 };
 
