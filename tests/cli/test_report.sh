@@ -54,9 +54,11 @@ for f in card/drive/20261120_0812* card/drive/20261120_0813*; do
   case $f in *.jpg) continue ;; esac
   grep -q "$(sha256sum "$f" | cut -d' ' -f1)" dom.html || fail "$f: SHA-256 missing from the report"
 done
-# it renders: a screenshot (kept as report.png for a person to look at when the test fails)
+# it renders: a screenshot, kept for a person to look at (BUILD/test-artifacts/report.png;
+# not compared pixel by pixel)
 browser --window-size=1400,2400 --screenshot="$WORK/report.png" "file://$WORK/report.html" >/dev/null
 [ "$(stat -c %s report.png)" -gt 100000 ] || fail "the screenshot is (nearly) empty"
+mkdir -p "$NEX_BIN/../test-artifacts" && cp report.png report.html "$NEX_BIN/../test-artifacts/"
 
 # --- a window: no event marker, stills in the middle
 expect_exit 0 nexls card --report --from 08:13:00 --to +10s -o window.html --format json
