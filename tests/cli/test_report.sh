@@ -3,7 +3,8 @@
 # Chromium from Debian, no network): the stills decode (natural size > 0),
 # the charts hold one point per GPS fix and per G-sensor sample of the window,
 # the event marker sits at the event's time, the files' SHA-256 are right;
-# a screenshot shows it renders. Then a --from/--to window and the errors.
+# a screenshot shows it renders; --pdf prints it. Then a --from/--to window
+# and the errors.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
 command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
@@ -59,6 +60,15 @@ done
 browser --window-size=1400,2400 --screenshot="$WORK/report.png" "file://$WORK/report.html" >/dev/null
 [ "$(stat -c %s report.png)" -gt 100000 ] || fail "the screenshot is (nearly) empty"
 mkdir -p "$NEX_BIN/../test-artifacts" && cp report.png report.html "$NEX_BIN/../test-artifacts/"
+
+# --- the same page as PDF, printed by Chromium
+expect_exit 0 nexls card --report "$ev" --pdf -o report.pdf
+assert_eq "$(head -c 5 report.pdf)" "%PDF-"
+[ "$(stat -c %s report.pdf)" -gt 100000 ] || fail "the PDF lacks its pictures"
+NEX_CHROMIUM=/nonexistent/chromium expect_exit 1 nexls card --report "$ev" --pdf -o bad.pdf
+assert_contains "$WORK/err" "cannot run /nonexistent/chromium"
+expect_exit 2 nexls card --pdf -o bad.pdf
+[ ! -e bad.pdf ] || fail "a failed --pdf left bad.pdf"
 
 # --- a window: no event marker, stills in the middle
 expect_exit 0 nexls card --report --from 08:13:00 --to +10s -o window.html --format json

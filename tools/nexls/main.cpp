@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
                      ->expected(0, 1);
   app.add_option("--from", ro.from, "With --report: window start (as nexcut: ISO, time of day)")->type_name("T");
   app.add_option("--to", ro.to, "With --report: window end (or +DURATION after --from)")->type_name("T");
+  app.add_flag("--pdf", ro.pdf, "With --report: write the page as PDF (printed by headless Chromium)");
   g->require_option(0, 1);
   app.add_option("--camera", camera, "Only items with footage of this camera")
       ->check(CLI::IsMember({"road", "interior"}));
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
       return rep.ok() ? int{nex::kExitOk} : int{nex::kExitPartial};
     }
     if (card.empty()) throw nex::UsageError("no CARD given", "see 'nexls --help'");
+    if (report->count() == 0 && ro.pdf) throw nex::UsageError("--pdf prints a --report", "add --report EVENT");
     if (report->count() == 0 && (!ro.from.empty() || !ro.to.empty()))
       throw nex::UsageError("--from and --to choose a --report window", "to filter a listing use --since/--until");
     nex::ListFilter filter;

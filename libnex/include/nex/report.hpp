@@ -20,7 +20,8 @@ struct Options {
   std::string event;                  // an event id (window: before/after around it), or
   std::string from, to;               // a window, in nexcut's time syntax (--to relative to --from)
   std::string before = "20s", after = "10s";
-  std::filesystem::path output;       // the .html, written under a temporary name and renamed
+  std::filesystem::path output;       // the .html (.pdf), written under a temporary name and renamed
+  bool pdf = false;                   // print the page to PDF (headless Chromium) instead
 };
 
 struct Result {

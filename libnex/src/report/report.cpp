@@ -18,6 +18,7 @@
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
 #include "nex/models.hpp"
+#include "report/pdf.hpp"
 #include "s3/internal.hpp"
 
 namespace nex::report {
@@ -318,8 +319,14 @@ Result write_report(const CardScan& scan, const Options& o, const Context& ctx) 
   h += "<h2>Files</h2>\n" + files;
   h += "<p class=\"generated\">nexls --report; times are camera-local (UTC" + format_utc_offset(off) +
        ").</p>\n</body>\n</html>\n";
-  write_file_atomic(o.output, h);
-  res.bytes = h.size();
+  if (o.pdf) {
+    detail::print_pdf(h, o.output, ctx);
+    std::error_code ec;
+    res.bytes = fs::file_size(o.output, ec);
+  } else {
+    write_file_atomic(o.output, h);
+    res.bytes = h.size();
+  }
   return res;
 }
 
