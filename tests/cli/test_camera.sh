@@ -67,6 +67,22 @@ ffmpeg -v error -i cam-clip.mp4 -map 0:v -f framemd5 - | grep -v '^#' >cam-clip.
 cmp -s card-clip.md5 cam-clip.md5 || fail "the clip cut over the camera decodes differently"
 [ "$(wc -l <cam-clip.md5)" -gt 100 ] || fail "clip too short"
 
+# --- nexcut --live: the camera's live view recorded; its frames carry the
+# camera's clock, which advances over the recording as real time does
+expect_exit 0 nexcut "$CAM" --live --camera road --duration 3s -o live.mp4 --format json
+assert_eq "$(jq -r '.[0].camera' "$WORK/out")" road
+ffmpeg -v error -i live.mp4 -f rawvideo -pix_fmt gray -y live.raw
+[ -z "$(ffmpeg -v error -i live.mp4 -f null - 2>&1)" ] || fail "live.mp4 does not decode cleanly"
+python3 "$NEX_SOURCE_DIR/tests/harness/timecode.py" 640 360 live.raw | grep -v '^-$' >live.tc
+[ "$(wc -l <live.tc)" -ge 5 ] || fail "live: only $(wc -l <live.tc) frames with a readable clock"
+span=$(awk 'NR == 1 { f = $1 } { l = $1 } END { d = l - f; if (d < 0) d += 86400000; print d }' live.tc)
+[ "$span" -ge 1000 ] && [ "$span" -le 4000 ] || fail "live: the camera clock spans ${span} ms over a 3 s recording"
+awk 'NR > 1 && $1 < p && p - $1 < 80000000 { exit 1 } { p = $1 }' live.tc || fail "live: the clock goes backwards"
+expect_exit 2 nexcut card --live --duration 3s -o x.mp4
+expect_exit 2 nexcut "$CAM" --live -o x.mp4
+expect_exit 2 nexcut "$CAM" --live --duration 3s --camera both -o x.mp4
+[ ! -e x.mp4 ] || fail "an output was left by a refused --live"
+
 # --- nexsync: pull into a mirror and back up; the mirror reads like the card
 mkdir backup
 expect_exit 0 nexsync "$CAM" backup --mirror mirror --work-dir work --format json

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   nex::cut::Options o;
   std::string card, camera = "road", layout, timelapse, bitrate, items;
   bool copy = false, exact = false, reencode = false, no_audio = false;
-  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy)");
+  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy), or a camera at http://HOST[:PORT]");
   auto* sel = app.add_option_group("Selection");
   sel->add_option("--from", o.selection.from, "Clip start")->type_name("T");
   sel->add_option("--to", o.selection.to, "Clip end (exclusive); relative to --from when a duration")->type_name("T");
@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
   sel->add_option("--items", items, "nexls NDJSON lines (FILE or - for stdin): one clip per line into folder -o")
       ->type_name("FILE");
   sel->add_option("--still", o.still, "Write a JPEG of the frame shown at T (EXIF time + GPS)")->type_name("T");
+  bool live = false;
+  std::string live_duration;
+  sel->add_flag("--live", live, "Record a camera's live view (CARD is http://HOST[:PORT]) for --duration");
+  sel->add_option("--duration", live_duration, "With --live: how long to record, e.g. 30s")->type_name("DUR");
   auto* camera_opt =
       app.add_option("--camera", camera, "road, interior or both (default road; both with --layout)")
           ->check(CLI::IsMember({"road", "interior", "both"}));
@@ -147,6 +151,26 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (card.empty()) throw nex::UsageError("no card given", "nexcut CARD --from T --to T -o FILE (see --help)");
+    if (live || !live_duration.empty()) {
+      if (!live) throw nex::UsageError("--duration is for --live", "add --live, or give --from/--to for a clip");
+      if (!o.selection.from.empty() || !o.selection.at.empty() || !o.selection.event.empty() ||
+          !o.selection.drive.empty() || !items.empty() || !o.still.empty() || !evidence_dir.empty())
+        throw nex::UsageError("--live records what the camera sees now: drop the other selections");
+      if (camera == "both" || !layout.empty())
+        throw nex::UsageError("--live records one camera's view", "--camera road or --camera interior");
+      if (o.output.empty()) throw nex::UsageError("no output given", "add -o FILE");
+      nex::cut::LiveOptions lo;
+      lo.camera = card;
+      lo.which = camera == "interior" ? nex::Camera::Interior : nex::Camera::Road;
+      const auto d = nex::parse_duration(live_duration);
+      if (live_duration.empty() || !d || *d <= 0)
+        throw nex::UsageError("--live needs --duration", "e.g. --duration 30s");
+      lo.duration_ms = *d;
+      lo.output = o.output;
+      lo.overwrite = o.clip.overwrite;
+      print_clips(inv, {nex::cut::record_live(lo, inv.ctx)});
+      return int{nex::kExitOk};
+    }
     if (!sign_key.empty() && evidence_dir.empty()) throw nex::UsageError("--sign-key signs an evidence bundle", "add --evidence DIR");
     if (!evidence_dir.empty() && !o.output.empty()) throw nex::UsageError("--evidence DIR holds the clips; drop -o");
     if (o.output.empty() && evidence_dir.empty())

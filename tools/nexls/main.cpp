@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       "  nexls s3://bucket/dashcam --events     what a backup holds (nexsync), same records\n");
   std::string card, camera, since, until, kind, gpx, output;
   bool drives = false, segments = false, events = false, parking = false, clips = false, check = false;
-  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy), or a backup: s3://BUCKET/PREFIX or a nexsync folder");
+  app.add_option("CARD", card, "Card folder (SD card, card reader mount or a copy), a camera at http://HOST[:PORT],\nor a backup: s3://BUCKET/PREFIX or a nexsync folder");
   auto* g = app.add_option_group("View");
   g->add_flag("--drives", drives, "Drives (trips) with distance, events and score (default)");
   g->add_flag("--segments", segments, "Every recording segment");

@@ -41,6 +41,7 @@ struct CameraPullReport {
   std::vector<std::string> gone;    // overwritten before they could be saved
   std::vector<std::string> failed;  // "<rel>: <why>"
   bool camera_lost = false;         // the camera stopped answering mid-run
+  double seconds = 0;               // wall time of the pull (listing to last file)
   ojson to_json() const;
   bool complete() const { return gone.empty() && failed.empty() && !camera_lost; }
 };

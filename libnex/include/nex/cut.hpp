@@ -171,6 +171,19 @@ struct Report {
 // failed line is reported in `failed` and the rest go on.
 Report run(const Options& o, const Context& ctx);
 
+// --live: a camera's live view (http://HOST[:PORT], MJPEG) recorded for a
+// duration into an H.264 MP4 (temporary name, renamed at the end), each
+// frame at the time it arrived. InputError when the address is not a nex
+// camera, has no such view, or the stream stops early (nothing written).
+struct LiveOptions {
+  std::string camera;            // http://HOST[:PORT]
+  Camera which = Camera::Road;
+  int64_t duration_ms = 0;
+  std::filesystem::path output;
+  bool overwrite = false;
+};
+ClipResult record_live(const LiveOptions& o, const Context& ctx);
+
 // Output file of camera `cam` when two files are written: "clip.mp4" ->
 // "clip_road.mp4" / "clip_interior.mp4".
 std::filesystem::path camera_file(const std::filesystem::path& out, Camera cam);

@@ -168,12 +168,18 @@ Report run(const Options& o, const Context& ctx) {
   ScanOptions so;
   so.read_gps = false;
   const CardScan scan = scan_card(o.card, so, ctx);
+  // Over a camera, what the cut cost the link (bench/camera.sh reads it).
+  auto log_traffic = [&] {
+    if (scan.source && scan.source->remote())
+      ctx.log->info("read {} bytes from {}", scan.source->bytes_read(), scan.where());
+  };
   Report rep;
   if (!o.items) {
     Window w{};
     if (o.still.empty()) w = resolve_selection(scan, o.selection);
     auto v = clips_for(scan, w, o.output, o, ctx);
     rep.clips.insert(rep.clips.end(), v.begin(), v.end());
+    log_traffic();
     return rep;
   }
   // -o names the folder the clips go to (`-o clips/`): made when missing.
@@ -224,6 +230,7 @@ Report run(const Options& o, const Context& ctx) {
     }
   }
   if (items == 0) throw InputError("no items in " + o.items->string(), "feed it 'nexls CARD --format ndjson' lines");
+  log_traffic();
   return rep;
 }
 

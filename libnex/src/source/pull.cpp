@@ -1,6 +1,8 @@
 // nexsync's first half for a camera: pull its card into a local mirror
 // (nex/camera_pull.hpp).
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <set>
 
 #include "nex/camera_pull.hpp"
@@ -26,6 +28,7 @@ ojson CameraPullReport::to_json() const {
   j["gone"] = gone;
   j["failed"] = failed;
   j["camera_lost"] = camera_lost;
+  j["seconds"] = std::round(seconds * 1000.0) / 1000.0;
   return j;
 }
 
@@ -71,7 +74,7 @@ std::vector<const Recording*> pull_order(const CardScan& scan, int64_t before_ms
 
 }  // namespace
 
-CameraPullReport pull_camera(const CameraPullOptions& o, const Context& ctx) {
+static CameraPullReport pull_body(const CameraPullOptions& o, const Context& ctx) {
   std::shared_ptr<Source> src = open_source(o.url, ctx, o.client);
   auto* cam = dynamic_cast<CameraSource*>(src.get());
   if (!cam) throw UsageError(o.url + " is not a camera address", "give http://HOST[:PORT]");
@@ -166,6 +169,13 @@ CameraPullReport pull_camera(const CameraPullOptions& o, const Context& ctx) {
     if (rep.camera_lost) break;
   }
   return rep;
+}
+
+CameraPullReport pull_camera(const CameraPullOptions& o, const Context& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CameraPullReport r = pull_body(o, ctx);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
 }
 
 }  // namespace nex
