@@ -4,6 +4,7 @@
     faultproxy.py --upstream 127.0.0.1:7480 --seed 7 --rate 0.2 \
         --port-file P --log faults.ndjson [--stall 4] [--kinds reset-before,...]
         [--down-after N --down-for SECONDS] [--strip TEXT] [--max-faults N]
+        [--mix 503=0.15,reset-before=0.04,reset-mid-response=0.04,truncate=0.05,stall=0.03]
 
 It listens on 127.0.0.1 (an ephemeral port, written to --port-file once it
 listens) and forwards every request to --upstream on a connection of its own.
@@ -64,6 +65,14 @@ class Proxy:
         for k in self.kinds:
             if k not in KINDS:
                 sys.exit(f"faultproxy: unknown fault kind '{k}' (known: {', '.join(KINDS)})")
+        self.mix = []
+        for item in (args.mix or "").split(","):
+            if not item:
+                continue
+            k, _, rate = item.partition("=")
+            if k not in KINDS:
+                sys.exit(f"faultproxy: unknown fault kind '{k}' in --mix")
+            self.mix.append((k, float(rate)))
         self.lock = threading.Lock()
         self.seen = {}          # request identity -> times seen
         self.requests = 0
@@ -99,7 +108,18 @@ class Proxy:
         u = int.from_bytes(h[0:8], "big") / 2.0**64
         frac = int.from_bytes(h[8:16], "big") / 2.0**64
         kind = None
-        if self.kinds and u < self.args.rate:
+        if self.mix:
+            # --mix: each kind has its own chance (the fleet profile).
+            acc = 0.0
+            for k, rate in self.mix:
+                acc += rate
+                if u < acc:
+                    with self.lock:
+                        if self.args.max_faults < 0 or self.faults < self.args.max_faults:
+                            self.faults += 1
+                            kind = k
+                    break
+        elif self.kinds and u < self.args.rate:
             with self.lock:
                 if self.args.max_faults < 0 or self.faults < self.args.max_faults:
                     self.faults += 1
@@ -402,6 +422,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rate", type=float, default=0.0, help="chance a request is broken")
     p.add_argument("--kinds", default=",".join(k for k in KINDS if k != "corrupt"))
+    p.add_argument("--mix", default="", help="KIND=CHANCE,...: a chance per kind (instead of --rate/--kinds)")
     p.add_argument("--stall", type=float, default=4.0, help="seconds a stalled request hangs")
     p.add_argument("--strip", default="", help="text removed from requests before hashing")
     p.add_argument("--max-faults", type=int, default=-1)

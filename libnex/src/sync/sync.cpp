@@ -918,7 +918,12 @@ struct Job {
             there = present(uf.rel, uf.size);
           }
           if (dest->is_s3() && !uf.sha256.empty() && there) {
-            auto st = dest->stat(uf.rel);
+            std::optional<Destination::Stat> st;
+            try {
+              st = dest->stat(uf.rel);
+            } catch (const s3::Error& e) {
+              if (!e.retryable()) throw;  // unknown after the retries: the upload settles it
+            }
             if (st && st->size == uf.size && st->sha256 == uf.sha256) {
               ++stats.files_present;
               up->post([file_done, k, sha = uf.sha256] { file_done(k, nullptr, sha); });

@@ -217,7 +217,35 @@ class S3Uploader final : public Uploader {
                     want_etag.empty() ? "" : ", ETag " + want_etag);
   }
 
+  // A request that failed every attempt with a transient error (503, reset,
+  // stall) ends the run only when the server no longer answers; while it
+  // does, only this file (and so its item) failed and every other item goes
+  // on (exit 3, the next run sends it).
+  bool server_answers() {
+    try {
+      std::lock_guard lock(dest_.control_mutex());
+      dest_.control().head_bucket(dest_.bucket());
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  std::exception_ptr item_only(std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const s3::Error& err) {
+      if (!err.retryable() || !server_answers()) return e;
+      ctx_.log->debug("the server answers: only this item fails ({})", err.what());
+      return std::make_exception_ptr(IoError(std::string(err.what()) + " (gave up after " +
+                                             std::to_string(std::max(1, s_.retries)) + " attempts)"));
+    } catch (...) {
+      return e;
+    }
+  }
+
   void fail(std::exception_ptr e, const Done& done) {
+    if (is_fatal(e) && !fatal()) e = item_only(e);
     if (is_fatal(e)) {
       std::lock_guard lock(err_mu_);
       if (!fatal_) {
@@ -251,6 +279,31 @@ class S3Uploader final : public Uploader {
     st->f = std::move(f);
     if (st->nparts > 10000)
       throw UsageError("--part-size is too small for " + st->f.path.string() + " (S3 allows 10,000 parts)");
+    try {
+      start_multipart(st, key);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (...) {
+      // CREATE (or the abort of an outdated upload) failed: this file fails,
+      // the run decides in fail() whether it goes on.
+      fail(std::current_exception(), st->done);
+      return;
+    }
+    st->remaining = st->nparts - static_cast<int>(st->etags.size());
+    if (st->remaining == 0) {
+      pool_.push([this, st](int w) { complete(st, w); });
+      return;
+    }
+    for (int n = 1; n <= st->nparts; ++n) {
+      if (st->etags.count(n)) continue;
+      const uint64_t off = static_cast<uint64_t>(n - 1) * s_.part_size;
+      const uint64_t len = std::min(s_.part_size, st->f.size - off);
+      pool_.push([this, st, n, off, len](int w) { part(st, n, off, len, w); }, len);
+    }
+  }
+
+  // Reuses the journal's upload of this file, or starts one.
+  void start_multipart(const std::shared_ptr<FileState>& st, const std::string& key) {
     auto j = journal_.find(key);
     if (j && j->size == st->f.size && j->sha256 == st->f.sha256 && j->part_size == s_.part_size) {
       st->upload_id = j->upload_id;
@@ -280,17 +333,6 @@ class S3Uploader final : public Uploader {
       u.sha256 = st->f.sha256;
       u.part_size = s_.part_size;
       fault_step("after-create", [&] { journal_.created(u); });
-    }
-    st->remaining = st->nparts - static_cast<int>(st->etags.size());
-    if (st->remaining == 0) {
-      pool_.push([this, st](int w) { complete(st, w); });
-      return;
-    }
-    for (int n = 1; n <= st->nparts; ++n) {
-      if (st->etags.count(n)) continue;
-      const uint64_t off = static_cast<uint64_t>(n - 1) * s_.part_size;
-      const uint64_t len = std::min(s_.part_size, st->f.size - off);
-      pool_.push([this, st, n, off, len](int w) { part(st, n, off, len, w); }, len);
     }
   }
 
