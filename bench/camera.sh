@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # The camera over Wi-Fi (docs/camera-api.md): pulling a card from
 # `nexsim serve` on loopback against `curl` fetching the same files one
-# after another, unlimited and on a 20 MB/s link (Wi-Fi-like; curl
-# --limit-rate and nexsync --bwlimit); and how many bytes `nexcut
+# after another; the same pull from a camera whose link carries 20 MiB/s
+# (`nexsim serve --rate 20M`, Wi-Fi-like) against that link; and how many bytes `nexcut
 # http://cam --event` reads for the clip it writes, against the same cut
 # from the card.
-#   bench/camera.sh [MINUTES]   (default 6: ~1 GB of road + interior footage)
+#   bench/camera.sh [MINUTES]   (default 12: ~1 GB of road + interior footage)
 . "$(dirname "$0")/common.sh"
-minutes=${1:-6}
+minutes=${1:-12}
 cd "$BENCH"
 nexsim init card --model pro --capacity 256G -q
 nexsim drive card --start 2026-11-20T08:00:00 --duration "${minutes}m" --interior --event hard-brake@3m -q >/dev/null
-bytes=$(cd card && find drive sos -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+bytes=$(cd card && find drive $(ls -d sos 2>/dev/null) -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 nexsim serve card --listen 127.0.0.1:0 --ready-file ready --max-clients 3 >serve.log 2>&1 &
 srv=$!
 trap 'kill $srv 2>/dev/null; rm -rf "$BENCH"' EXIT
@@ -32,16 +32,26 @@ t=$(now); curl_all; t_curl=$(elapsed "$t")
 t_pull=$(pull)
 echo "pull ${mb} MB from nexsim serve, loopback: nexsync ${t_pull}s, curl one by one ${t_curl}s:" \
      "nexsync at $(ratio "$t_curl" "$t_pull")x curl's throughput"
-t=$(now); curl_all --limit-rate 20M; t_curl20=$(elapsed "$t")
-t_pull20=$(pull --bwlimit 20M)
+kill $srv; wait $srv 2>/dev/null || true; rm -f ready
+nexsim serve card --listen 127.0.0.1:0 --ready-file ready --rate 20M >serve.log 2>&1 &
+srv=$!
+for _ in $(seq 100); do [ -s ready ] && break; sleep 0.1; done
+CAM=$(cat ready)
+t=$(now); curl_all; t_curl20=$(elapsed "$t")
+t_pull20=$(pull)
 link=$(awk -v b="$bytes" 'BEGIN{printf "%.2f", b/20971520}')
-echo "on a 20 MiB/s link (ideal ${link}s): nexsync ${t_pull20}s ($(awk -v a="$t_pull20" -v b="$link" 'BEGIN{printf "%.1f", (a/b-1)*100}')% over the link)," \
-     "curl ${t_curl20}s"
+echo "camera link 20 MiB/s (--rate 20M; the link alone: ${link}s): nexsync ${t_pull20}s" \
+     "($(awk -v a="$t_pull20" -v b="$link" 'BEGIN{printf "%.1f", (a/b-1)*100}')% over the link), curl ${t_curl20}s"
+kill $srv; wait $srv 2>/dev/null || true; rm -f ready
+nexsim serve card --listen 127.0.0.1:0 --ready-file ready >serve.log 2>&1 &
+srv=$!
+for _ in $(seq 100); do [ -s ready ] && break; sleep 0.1; done
+CAM=$(cat ready)
 
 # nexcut over the camera: bytes read vs the clip written, time vs the card
 ev=$(nexls card --events --format ndjson | jq -r .id | head -1)
-t=$(now); nexcut card --event "$ev" -o card.mp4 -q; t_card=$(elapsed "$t")
-t=$(now); nexcut "$CAM" --event "$ev" -o cam.mp4 -q -v 2>cut.log; t_cam=$(elapsed "$t")
+t=$(now); nexcut card --event "$ev" -o card.mp4 -q >/dev/null; t_card=$(elapsed "$t")
+t=$(now); nexcut "$CAM" --event "$ev" -o cam.mp4 -v 2>cut.log >/dev/null; t_cam=$(elapsed "$t")
 read_bytes=$(grep -o 'read [0-9]* bytes' cut.log | awk '{ s += $2 } END { print s + 0 }')
 clip=$(stat -c %s cam.mp4)
 echo "nexcut --event over the camera: read $(ratio "$read_bytes" "$clip")x the clip's bytes (${read_bytes} for ${clip});" \

@@ -73,6 +73,7 @@ complete -c nexsim -n '__fish_seen_subcommand_from serve' -l max-clients -r -F -
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l fault -r -F -d 'Misbehave: drop-after=SIZE, power-off=SIZE, stall=SECONDS, reset=P, http500=P, ignore-range, short-range, stale-size, empty-listing-once, clock-skew=SECONDS (comma-separated, repeatable)'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l seed -r -F -d 'Seed for the faults that fire by chance'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l live-fps -r -F -d 'Frames a second of /live.mjpg'
+complete -c nexsim -n '__fish_seen_subcommand_from serve' -l rate -r -F -d 'The Wi-Fi link: file bodies share SIZE bytes a second (20M); default unlimited'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l record -r -F -d 'Keep recording while serving: a drive of DURATION (new segments, loop
 overwrite, events), paced by --speed'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l speed -r -F -d 'Pace of --record: 10x (the default) closes a 60 s segment every 6 s'

@@ -118,6 +118,9 @@ int main(int argc, char** argv) {
       ->type_name("SPEC");
   serve->add_option("--seed", seed, "Seed for the faults that fire by chance");
   serve->add_option("--live-fps", live_fps, "Frames a second of /live.mjpg")->check(CLI::Range(1, 30));
+  std::string rate;
+  serve->add_option("--rate", rate, "The Wi-Fi link: file bodies share SIZE bytes a second (20M); default unlimited")
+      ->type_name("SIZE");
   std::string record, speed = "10x";
   serve->add_option("--record", record,
                     "Keep recording while serving: a drive of DURATION (new segments, loop\n"
@@ -190,6 +193,11 @@ int main(int argc, char** argv) {
       if (!faults.empty()) o.faults = nex::serve::parse_faults(spec);
       o.seed = seed;
       o.live_fps = live_fps;
+      if (!rate.empty()) {
+        const auto r = nex::parse_size(rate);
+        if (!r || *r == 0) throw nex::UsageError("bad --rate '" + rate + "'", "bytes a second: 20M, 2.5M");
+        o.rate = *r;
+      }
       if (!record.empty()) {
         nex::sim::DriveOptions d;
         d.card = card;

@@ -63,6 +63,7 @@ struct ServeOptions {
   Faults faults;
   uint64_t seed = 1;                 // for the faults that fire by chance
   int live_fps = 5;
+  uint64_t rate = 0;                 // --rate: the link's bytes a second, all file bodies together; 0: unlimited
   // --record: a drive recorded onto the card while it is served (paced;
   // the interior camera when the model has one; start: after the card's
   // newest footage, or the camera clock's now on an empty card).

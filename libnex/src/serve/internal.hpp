@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -90,6 +91,11 @@ struct State {
   std::atomic<uint64_t> body_bytes{0};  // file-body bytes served (power-off)
   std::atomic<bool> dark{false};        // power-off reached: no more answers
   std::atomic<int> in_flight{0};
+  // --rate: when the link is next free (file bodies share one link).
+  std::mutex link_mu;
+  std::chrono::steady_clock::time_point link_free{};
+  // Waits until `n` more body bytes fit the link; false if the server stops.
+  bool take_link(uint64_t n);
   std::mutex fault_mu;
   Rng rng;                          // the chance faults, in request order
   std::map<std::string, int> dropped;  // responses cut so far, per file (drop-after)

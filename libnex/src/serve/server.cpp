@@ -43,6 +43,22 @@ bool State::pause(int64_t ms) const {
   return false;
 }
 
+bool State::take_link(uint64_t n) {
+  if (opts.rate == 0) return true;
+  std::chrono::steady_clock::time_point at;
+  {
+    std::lock_guard lock(link_mu);
+    const auto now = std::chrono::steady_clock::now();
+    // An idle link does not bank credit beyond 100 ms (no burst after a pause).
+    if (link_free < now - std::chrono::milliseconds(100)) link_free = now - std::chrono::milliseconds(100);
+    at = link_free;
+    link_free += std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(n) * 1e9 / static_cast<double>(opts.rate)));
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (at <= now) return true;
+  return pause(std::chrono::duration_cast<std::chrono::milliseconds>(at - now).count() + 1);
+}
+
 bool State::chance(double p) {
   if (p <= 0) return false;
   std::lock_guard lock(fault_mu);
@@ -238,6 +254,7 @@ void serve_file(State& s, const Request& req, Response& res) {
             return false;
           }
         }
+        if (!s.take_link(n)) return false;
         char buf[64 * 1024];
         const ssize_t got = ::pread(body->fd, buf, n, static_cast<off_t>(body->start + offset));
         if (got <= 0) {
