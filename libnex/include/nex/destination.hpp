@@ -70,6 +70,10 @@ class Destination {
   virtual std::vector<ObjectEntry> list(std::string_view rel_prefix) = 0;
   // A small object (a manifest); nullopt when it does not exist.
   virtual std::optional<std::string> read(std::string_view rel) = 0;
+  // Several small objects (the manifests of a fleet), in the order asked;
+  // nullopt for one that does not exist. S3 fetches up to `jobs` at a time,
+  // each on a kept-alive connection of its own; folders read one by one.
+  virtual std::vector<std::optional<std::string>> read_many(const std::vector<std::string>& rels, int jobs = 16);
   // Replace a small object atomically.
   virtual void write(std::string_view rel, std::string_view data) = 0;
   // Delete (a missing object is not an error).

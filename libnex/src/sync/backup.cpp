@@ -521,11 +521,21 @@ Records list_backup(const std::string& destination, BackupView view, const ListF
   std::map<std::string, uint64_t> bytes_by_key;
   for (const auto& e : objects) bytes_by_key[e.key] = e.size;
   std::vector<std::pair<LocalTime, ojson>> rows;
+  // The manifests, fetched in parallel (a fleet has thousands).
+  std::vector<std::string> keys;
+  std::vector<ItemRef> refs;
   for (const auto& e : objects) {
     ItemRef ref;
     if (!is_manifest_key(e.key, &ref)) continue;
     if (!only_serial.empty() && ref.serial != only_serial) continue;
-    auto text = d.read(e.key);
+    keys.push_back(e.key);
+    refs.push_back(ref);
+  }
+  const auto texts = d.read_many(keys);
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const ObjectEntry e{keys[k], 0, {}, {}};
+    const ItemRef& ref = refs[k];
+    const auto& text = texts[k];
     if (!text) continue;
     Manifest m;
     try {

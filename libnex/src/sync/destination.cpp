@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <atomic>
+#include <exception>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "nex/backup_layout.hpp"
@@ -64,6 +67,13 @@ std::string Destination::location(std::string_view rel) const {
     return k.empty() ? t : t + "/" + k;
   }
   return rel.empty() ? url_.folder.string() : (url_.folder / std::string(rel)).string();
+}
+
+std::vector<std::optional<std::string>> Destination::read_many(const std::vector<std::string>& rels, int) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(rels.size());
+  for (const auto& r : rels) out.push_back(read(r));
+  return out;
 }
 
 namespace {
@@ -136,6 +146,45 @@ class S3Destination final : public Destination, public S3Access {
       throw;
     }
     return read_file(tmpl);
+  }
+
+  std::vector<std::optional<std::string>> read_many(const std::vector<std::string>& rels, int jobs) override {
+    const int n = static_cast<int>(std::min<size_t>(rels.size(), static_cast<size_t>(std::max(1, jobs))));
+    if (n < 2) return Destination::read_many(rels, jobs);
+    std::vector<std::optional<std::string>> out(rels.size());
+    std::atomic<size_t> next{0};
+    std::mutex err_mu;
+    std::exception_ptr err;
+    auto worker = [&] {
+      try {
+        s3::Client c(cfg_);  // one connection per worker, kept alive across its GETs
+        char tmpl[] = "/tmp/nexsync-get.XXXXXX";
+        const int fd = ::mkstemp(tmpl);
+        if (fd < 0) throw IoError(std::string("cannot create a temporary file: ") + errno_text(errno));
+        ::close(fd);
+        TempFileGuard guard{fs::path(tmpl)};
+        for (size_t i; (i = next++) < rels.size();) {
+          {
+            std::lock_guard lock(err_mu);
+            if (err) return;
+          }
+          try {
+            c.get_object(url_.bucket, object_key(rels[i]), tmpl);
+            out[i] = read_file(tmpl);
+          } catch (const s3::Error& e) {
+            if (e.kind() != s3::ErrorKind::NotFound) throw;
+          }
+        }
+      } catch (...) {
+        std::lock_guard lock(err_mu);
+        if (!err) err = std::current_exception();
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; ++t) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+    if (err) std::rethrow_exception(err);
+    return out;
   }
 
   void write(std::string_view rel, std::string_view data) override {
