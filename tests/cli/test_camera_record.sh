@@ -7,7 +7,9 @@
 # camera's file while the camera still has it, nothing partial stands under
 # a final name, the file being recorded is never saved, a file the loop took
 # is reported gone (never counted as saved), and once the drive is over a
-# last run leaves a mirror equal to the card and the event backed up.
+# last run leaves a mirror equal to the card and the event backed up (drives
+# go as full segments: copies, no timelapse encode, to keep the test quick). A
+# --watch run alongside backs the event up while the camera drives.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
 command -v jq >/dev/null && command -v curl >/dev/null || { echo "jq or curl missing" >&2; exit 125; }
@@ -31,13 +33,18 @@ recording_seen() {
 }
 wait_for 120 "the camera to be recording a segment" recording_seen
 
+# A watcher follows the camera all along (its own mirror and backup): the
+# event the camera logs while driving reaches its backup.
+nexsync "$CAM" wbackup --mirror wmirror --work-dir wwork --drives full --watch --format ndjson >watch.out 2>watch.err &
+WATCH_PID=$!
+
 # Pull until the drive is over (the server logs its end), then once more.
 ended() { grep -q "recording ended" serve.err; }
 runs=0 gone_total=0
 mkdir backup
 while :; do
   was_over=0; ended && was_over=1
-  set +e; nexsync "$CAM" backup --mirror mirror --work-dir work --format json >run.json 2>run.err; rc=$?; set -e
+  set +e; nexsync "$CAM" backup --mirror mirror --work-dir work --drives full --format json >run.json 2>run.err; rc=$?; set -e
   runs=$((runs + 1))
   case $rc in 0 | 3) ;; *) cat run.err; fail "nexsync run $runs exited $rc" ;; esac
   [ "$(jq '.camera.camera_lost' run.json)" = false ] || { cat run.err; fail "run $runs lost a camera that was there"; }
@@ -75,4 +82,14 @@ deleted=$(grep -o '[0-9]* overwritten by the loop' serve.err | awk '{ print $1 }
 ev=$(jq -r 'select(.kind == "hard-brake") | .id' <(nexls card --events --format ndjson) | head -1)
 [ -n "$ev" ] || fail "the recording logged no hard-brake"
 find backup -path "*events/*hard-brake*" -name event.json | grep -q . || fail "the hard-brake event is not in the backup"
+# the watcher backed the event up while it ran; Ctrl-C ends it (130)
+watched() { find wbackup -path "*events/*hard-brake*" -name event.json 2>/dev/null | grep -q . || ! kill -0 "$WATCH_PID" 2>/dev/null; }
+wait_for 120 "the --watch run to back the hard-brake up" watched
+kill -0 "$WATCH_PID" 2>/dev/null || { cat watch.err; fail "the --watch run ended by itself"; }
+kill -INT "$WATCH_PID"
+set +e; wait "$WATCH_PID"; wrc=$?; set -e
+assert_eq "$wrc" 130 "(nexsync --watch after Ctrl-C)"
+for f in $(cd wmirror && find drive sos -type f 2>/dev/null); do
+  if [ -e "card/$f" ]; then cmp -s "card/$f" "wmirror/$f" || fail "wmirror/$f differs from the camera's"; fi
+done
 echo "ok: $runs pulls while recording, $deleted recordings overwritten by the loop, $gone_total reported gone"
