@@ -86,6 +86,13 @@ expect_exit 0 nexls "$S3/a" --events --profile fleet --format ndjson -vvv; keep
 assert_eq "$(jq -r .id "$WORK/out")" "$pk"
 AWS_PROFILE=fleet expect_exit 0 nexls "$S3/a" --events --format ndjson; keep
 assert_eq "$(jq -r .id "$WORK/out")" "$pk"
+# --serial: only that camera's part of the bucket
+AWS_PROFILE=fleet expect_exit 0 nexls "$S3/a" --events --serial AWS-1 --format ndjson; keep
+assert_eq "$(jq -r .id "$WORK/out")" "$pk"
+AWS_PROFILE=fleet expect_exit 0 nexls "$S3/a" --events --serial AWS-10 --format ndjson; keep
+assert_eq "$(wc -l < "$WORK/out")" 0
+AWS_PROFILE=fleet expect_exit 2 nexls "$S3/a" --events --serial ../x; keep
+AWS_PROFILE=fleet expect_exit 2 nexls card --serial AWS-1; keep
 AWS_PROFILE=fleet expect_exit 0 nexsync pull "$S3/a/AWS-1/events/$pk" --to got -vvv; keep
 [ -s "got/AWS-1/events/$pk/event.json" ] || fail "pull with AWS_PROFILE wrote nothing"
 

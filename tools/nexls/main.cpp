@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
   app.add_option("--kind", kind, "Only events of this kind")
       ->check(CLI::IsMember({"hard-brake", "collision", "parking-impact", "parking-motion"}));
   app.add_option("-o,--output", output, "Write the GPX here instead of stdout (the --report page: required)")->type_name("FILE");
+  std::vector<std::string> serials;
+  app.add_option("--serial", serials, "Backups: only these cameras (repeatable); reads only their part of the bucket")
+      ->type_name("SERIAL");
   std::string profile;
   app.add_option("--profile", profile, "s3:// backups: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)")
       ->type_name("NAME");
@@ -143,10 +146,11 @@ int main(int argc, char** argv) {
       if (events) bv = nex::sync::BackupView::Events;
       if (parking) bv = nex::sync::BackupView::Parking;
       if (clips) bv = nex::sync::BackupView::Clips;
-      nex::sync::list_backup(card, bv, filter, inv.config, inv.ctx).write(*inv.out, inv.format);
+      nex::sync::list_backup(card, bv, filter, inv.config, inv.ctx, serials).write(*inv.out, inv.format);
       return 0;
     }
     if (clips) throw nex::UsageError("--clips lists a backup; a card has no saved clips", "cut one with nexcut");
+    if (!serials.empty()) throw nex::UsageError("--serial picks cameras of a backup; a card has one camera");
     nex::ScanOptions so;
     so.read_gps = !(segments || events || parking);
     const nex::CardScan scan = nex::scan_card(card, so, inv.ctx);

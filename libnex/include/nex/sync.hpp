@@ -223,7 +223,9 @@ bool looks_like_backup(const std::filesystem::path& folder);
 // as in list_view) plus serial, starred, location (the item's folder) and
 // backed_up_bytes. Items: every item (type, id, serial, time, files, size,
 // starred, location), what `nexsync pull --items -` reads.
+// serials: only these cameras (their part of the backup is listed, not the
+// whole prefix: an operator's --serial over a fleet).
 Records list_backup(const std::string& destination, BackupView view, const ListFilter& filter,
-                    const Config& cfg, const Context& ctx);
+                    const Config& cfg, const Context& ctx, const std::vector<std::string>& serials = {});
 
 }  // namespace nex::sync

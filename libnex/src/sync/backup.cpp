@@ -499,7 +499,7 @@ bool keep_row(const ojson& row, const ListFilter& f) {
 }  // namespace
 
 Records list_backup(const std::string& destination, BackupView view, const ListFilter& filter, const Config& cfg,
-                    const Context& ctx) {
+                    const Context& ctx, const std::vector<std::string>& serials) {
   std::string root = destination;
   std::string only_serial;
   if (!is_s3_url(root)) {
@@ -517,7 +517,17 @@ Records list_backup(const std::string& destination, BackupView view, const ListF
   }
   Opened op{cfg, ctx, std::nullopt, {}, {}};
   Destination& d = op.get(root);
-  const auto& objects = op.listing(d);
+  std::vector<ObjectEntry> picked;
+  if (!serials.empty()) {
+    // Only these cameras: one listing of each one's prefix.
+    for (const auto& s : serials) {
+      if (s.empty() || !safe_key(s) || s.find('/') != std::string::npos)
+        throw UsageError("bad serial '" + s + "'", "a camera's serial, e.g. PRO-33C1F740");
+      for (auto& e : d.list(s))
+        if (e.key.rfind(s + "/", 0) == 0) picked.push_back(std::move(e));
+    }
+  }
+  const auto& objects = serials.empty() ? op.listing(d) : picked;
   std::map<std::string, uint64_t> bytes_by_key;
   for (const auto& e : objects) bytes_by_key[e.key] = e.size;
   std::vector<std::pair<LocalTime, ojson>> rows;
