@@ -462,7 +462,7 @@ std::vector<Run> plan_runs(Plan& plan, Mode mode) {
       continue;
     }
     size_t k = p.first;
-    while (k <= p.last && !(in.frames[k].key && in.frames[k].joinable)) ++k;
+    while (k <= p.last && !(in.frames[k].key && in.joinable_at(k))) ++k;
     if (k > p.last) {
       runs.push_back({&p, p.first, p.last, true, {}});
       continue;

@@ -43,7 +43,12 @@ struct FrameEntry {
   // BLA: after an end-of-sequence NAL a CRA starts a new sequence), H.264
   // IDRs only (after an open-GOP I-frame a decoder derives its picture order
   // from the re-encoded pictures before it and shows frames out of order).
-  bool joinable = false;
+  // Read it through Input::joinable_at: over a camera it is found out only
+  // for the keyframes a cut asks about (mutable: a lazily filled cache).
+  mutable bool joinable = false;
+  mutable bool joinable_known = true;
+  int64_t pos = -1;  // the packet's bytes in the file (index from the sample table)
+  int size = 0;
 };
 
 // Where a segment file is read from: the filesystem, or a camera's ranged
@@ -71,7 +76,12 @@ struct Input {
   std::vector<uint32_t> decode;       // display index of each decode position
   int64_t v_end = 0;  // end of the last frame
   bool reorder = false;  // decode order differs from display order (B-frames)
+  int nal_length_size = 0;  // avcC/hvcC NAL length field (0: Annex B)
+  bool from_table = false;  // indexed from the sample table, packets not read
   std::string make, model, location;
+
+  // Whether a copy may follow re-encoded pictures at display frame k.
+  bool joinable_at(size_t k) const;
 
   AVStream* vst() const { return fmt->streams[v]; }
   int64_t end_ts(size_t i) const {

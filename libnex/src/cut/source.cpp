@@ -4,10 +4,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include "cut/h264.hpp"
 #include "cut/internal.hpp"
 #include "nex/error.hpp"
+#include "nex/mp4.hpp"
 #include "nex/telemetry.hpp"
 
 namespace nex::cut::detail {
@@ -35,6 +38,104 @@ media::InputFormatPtr open_media(const MediaRef& m, bool probe) {
   r.size = m.size;
   r.read = [src, rel](void* buf, size_t n, uint64_t off) { return src->read_at(rel, off, buf, n); };
   return media::open_input_reader(std::move(r), m.file.string(), probe);
+}
+
+namespace {
+
+// An H.264 access unit holds an IDR slice (NAL type 5).
+bool h264_has_idr(std::span<const uint8_t> data, int length_size) {
+  std::vector<std::span<const uint8_t>> nals;
+  if (length_size > 0) {
+    auto v = h264::split_lengths(data, length_size);
+    if (v) nals = std::move(*v);
+  } else {
+    nals = h264::split_annexb(data);
+  }
+  for (auto n : nals)
+    if (h264::nal_type(n) == 5) return true;
+  return false;
+}
+
+// Over a camera, every packet read for the index is a ranged GET: a cut of
+// 30 s would pull whole segments. For streams without B-frames (no ctts in
+// the moov: presentation = decode time) the index comes from the sample
+// table FFmpeg's demuxer built when it opened the file (times, sizes,
+// positions, sync samples); whether a keyframe is an IDR is read lazily,
+// for the keyframes a cut asks about (Input::joinable_at). The first packets
+// are read and compared with the table; any difference, B-frames, or a
+// table FFmpeg did not build: false, and the packets are read as before.
+bool index_from_table(Input& in, std::vector<FrameEntry>& out) {
+  if (!in.media.source || !in.media.source->remote()) return false;
+  AVFormatContext* f = in.fmt.get();
+  AVStream* st = f->streams[in.v];
+  const int n = avformat_index_get_entries_count(st);
+  if (n < 2) return false;
+  std::shared_ptr<Source> src = in.media.source;
+  const std::string rel = in.media.rel;
+  const Mp4Info info =
+      read_mp4_info([&](void* buf, size_t len, uint64_t off) { return src->read_at(rel, off, buf, len); },
+                    in.media.size);
+  const Mp4Track* vt = info.video();
+  if (info.state != Mp4State::Ok || !vt || vt->reordered) return false;
+  const bool h264 = st->codecpar->codec_id == AV_CODEC_ID_H264;
+  std::vector<FrameEntry> v;
+  v.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const AVIndexEntry* e = avformat_index_get_entry(st, i);
+    if (!e) return false;
+    if (e->flags & AVINDEX_DISCARD_FRAME) continue;
+    FrameEntry fe;
+    fe.dts = fe.ts = e->timestamp;
+    fe.key = (e->flags & AVINDEX_KEYFRAME) != 0;
+    fe.pos = e->pos;
+    fe.size = e->size;
+    fe.joinable = fe.key && !h264;
+    fe.joinable_known = !(fe.key && h264);
+    if (!v.empty() && fe.dts <= v.back().dts) return false;
+    if (!v.empty()) v.back().dur = fe.dts - v.back().dts;
+    fe.dec = static_cast<uint32_t>(v.size());
+    v.push_back(fe);
+  }
+  if (v.size() < 2) return false;
+  v.back().dur = v[v.size() - 2].dur;
+  // The table must say what the packets say.
+  media::PacketPtr pkt(av_packet_alloc());
+  if (!pkt) throw IoError("out of memory");
+  size_t checked = 0;
+  while (checked < std::min<size_t>(3, v.size())) {
+    const int ret = av_read_frame(f, pkt.get());
+    if (ret < 0) break;
+    const bool ours = pkt->stream_index == in.v && !(pkt->flags & AV_PKT_FLAG_DISCARD);
+    if (ours) {
+      const FrameEntry& e = v[checked];
+      const bool key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+      if (pkt->pts != e.ts || pkt->dts != e.dts || key != e.key || pkt->size != e.size) {
+        av_packet_unref(pkt.get());
+        return false;
+      }
+      ++checked;
+    }
+    av_packet_unref(pkt.get());
+  }
+  if (checked < std::min<size_t>(3, v.size())) return false;
+  out = std::move(v);
+  return true;
+}
+
+}  // namespace
+
+bool Input::joinable_at(size_t k) const {
+  const FrameEntry& e = frames[k];
+  if (e.joinable_known) return e.joinable;
+  bool idr = false;
+  if (media.source && e.pos >= 0 && e.size > 0) {
+    std::vector<uint8_t> buf(static_cast<size_t>(e.size));
+    const size_t got = media.source->read_at(media.rel, static_cast<uint64_t>(e.pos), buf.data(), buf.size());
+    idr = got == buf.size() && h264_has_idr(buf, nal_length_size);
+  }
+  e.joinable = e.key && idr;
+  e.joinable_known = true;
+  return e.joinable;
 }
 
 std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
@@ -66,19 +167,10 @@ std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
     if (cp->codec_id == AV_CODEC_ID_H264) length_size = (cp->extradata[4] & 3) + 1;
     else if (cp->codec_id == AV_CODEC_ID_HEVC && cp->extradata_size > 22) length_size = (cp->extradata[21] & 3) + 1;
   }
+  in->nal_length_size = length_size;
   auto joinable = [&](const AVPacket* p) {
-    if (cp->codec_id != AV_CODEC_ID_H264) return true;
-    const std::span<const uint8_t> data{p->data, static_cast<size_t>(p->size)};
-    std::vector<std::span<const uint8_t>> nals;
-    if (length_size > 0) {
-      auto v = h264::split_lengths(data, length_size);
-      if (v) nals = std::move(*v);
-    } else {
-      nals = h264::split_annexb(data);
-    }
-    for (auto n : nals)
-      if (h264::nal_type(n) == 5) return true;
-    return false;
+    return cp->codec_id != AV_CODEC_ID_H264 ||
+           h264_has_idr({p->data, static_cast<size_t>(p->size)}, length_size);
   };
 
   media::PacketPtr pkt(av_packet_alloc());
@@ -86,7 +178,8 @@ std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
   std::vector<FrameEntry> dec_order;
   dec_order.reserve(static_cast<size_t>(std::max(avformat_index_get_entries_count(st), 0)));
   int64_t last_dts = INT64_MIN;
-  for (;;) {
+  in->from_table = index_from_table(*in, dec_order);
+  for (; !in->from_table;) {
     const int ret = av_read_frame(f, pkt.get());
     if (ret == AVERROR_EOF) break;
     if (ret < 0) {
