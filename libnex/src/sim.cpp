@@ -168,8 +168,12 @@ class PendingInstant {
     return v;
   }
   void commit() {
+    // Every file is on disk before the first rename: the renames then follow
+    // each other at once, so a power cut (or kill -9) between them is as
+    // unlikely as it can be made without a journal (the crash test found a
+    // video named before its sidecars while a sidecar's fsync ran).
+    for (const auto& [tmp, final] : files_) fsync_path(tmp);
     for (const auto& [tmp, final] : files_) {
-      fsync_path(tmp);
       if (::rename(tmp.c_str(), final.c_str()) != 0)
         throw IoError(final.string() + ": rename: " + errno_text(errno));
     }
