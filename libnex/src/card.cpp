@@ -235,9 +235,23 @@ CardScan scan_card(const std::shared_ptr<Source>& src, const ScanOptions& opts, 
     }
     if (opts.probe_media) s.sidecar_check(rec);
     if (!rec.road && !rec.interior) {
-      for (const auto& f : rec.files)
-        s.add(Severity::Warning, "orphan-sidecar", rec.dir + "/" + f.filename().string(),
-              "sidecar without a recording (its video was deleted or never written)");
+      // Sidecars take their names before the videos do (the video is the
+      // commit point): a video of this instant still under a temporary name
+      // means the write was cut short between the renames, not that footage
+      // went missing; nexsim's next run gives the video its name.
+      const std::string temp_prefix = rec.dir + "/." + rec.key;
+      bool interrupted = false;
+      for (const auto& u : scan.unknown_files)
+        if (u.rfind(temp_prefix, 0) == 0 && u.find(".tmp-") != std::string::npos) interrupted = true;
+      for (const auto& f : rec.files) {
+        const std::string rel = rec.dir + "/" + f.filename().string();
+        if (interrupted)
+          s.add(Severity::Warning, "leftover-temp", rel,
+                "part of a write that was cut short: its video is still under a temporary name");
+        else
+          s.add(Severity::Warning, "orphan-sidecar", rel,
+                "sidecar without a recording (its video was deleted or never written)");
+      }
       continue;
     }
     (rec.parking ? scan.parking : scan.recordings).push_back(std::move(rec));

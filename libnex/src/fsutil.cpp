@@ -21,20 +21,25 @@ fs::path temp_path_for(const fs::path& final_path) {
          ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()));
 }
 
+std::optional<std::string> stale_temp_final(std::string_view name) {
+  // ".<name>.tmp-<pid>", or a temporary of that one (".<...>.tmp-<pid>-0" and the like)
+  const auto at = name.find(".tmp-");
+  if (name.size() < 2 || name[0] != '.' || at == std::string::npos) return std::nullopt;
+  const auto stop = name.find_first_not_of("0123456789", at + 5);
+  const std::string digits(name.substr(at + 5, stop == std::string::npos ? std::string::npos : stop - at - 5));
+  if (digits.empty() || digits.size() > 9) return std::nullopt;
+  const pid_t pid = static_cast<pid_t>(std::stol(digits));
+  if (pid <= 0 || pid == ::getpid()) return std::nullopt;
+  if (::kill(pid, 0) == 0 || errno == EPERM) return std::nullopt;  // its writer still runs
+  return at > 1 ? std::string(name.substr(1, at - 1)) : std::string();
+}
+
 std::vector<std::string> remove_stale_temps(const fs::path& dir) {
   std::vector<std::string> removed;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    // ".<name>.tmp-<pid>", or a temporary of that one (".<...>.tmp-<pid>-0" and the like)
-    const auto at = name.find(".tmp-");
-    if (name.size() < 2 || name[0] != '.' || at == std::string::npos) continue;
-    const auto stop = name.find_first_not_of("0123456789", at + 5);
-    const std::string digits = name.substr(at + 5, stop == std::string::npos ? std::string::npos : stop - at - 5);
-    if (digits.empty() || digits.size() > 9) continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid <= 0 || pid == ::getpid()) continue;
-    if (::kill(pid, 0) == 0 || errno == EPERM) continue;  // its writer still runs
+    if (!stale_temp_final(name)) continue;
     std::error_code rm;
     if (it->is_regular_file(rm) && fs::remove(it->path(), rm)) removed.push_back(name);
   }

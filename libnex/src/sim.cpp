@@ -39,6 +39,38 @@ void require_writable(const fs::path& dir) {
     throw IoError(dir.string() + ": card is not writable: " + errno_text(errno));
 }
 
+// Finishes what a run interrupted between the renames of one instant left
+// (see PendingInstant::commit): a video under a temporary name whose writer
+// is gone, with a named sidecar or thumbnail of the same instant beside it,
+// was complete and fsync'd before the first rename, so it takes its name.
+// Returns the names given.
+std::vector<std::string> complete_interrupted_commits(const fs::path& dir) {
+  std::vector<std::string> named;
+  std::error_code ec;
+  std::vector<std::pair<fs::path, std::string>> temps;
+  std::vector<std::string> keys;  // instants with a named file other than a video
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.') {
+      if (auto final = stale_temp_final(name)) temps.emplace_back(it->path(), *final);
+      continue;
+    }
+    const auto f = parse_file_name(name);
+    if (f && f->kind != FileKind::Video) keys.push_back(instant_key(f->time));
+  }
+  for (const auto& [tmp, final] : temps) {
+    const auto f = parse_file_name(final);
+    if (!f || f->kind != FileKind::Video) continue;
+    if (std::find(keys.begin(), keys.end(), instant_key(f->time)) == keys.end()) continue;
+    const fs::path to = dir / final;
+    std::error_code ex;
+    if (fs::exists(to, ex)) continue;
+    commit_rename(tmp, to);
+    named.push_back(final);
+  }
+  return named;
+}
+
 // A recording unit on the card for rotation: every file of one instant.
 struct Unit {
   LocalTime start;
@@ -51,9 +83,12 @@ class CardState {
  public:
   CardState(const fs::path& card, const Context& ctx) : root_(card), ctx_(ctx) {
     // What an earlier run killed mid-write left behind: never footage.
-    for (const fs::path& dir : {card, card / "drive", card / "sos"})
+    for (const fs::path& dir : {card, card / "drive", card / "sos"}) {
+      for (const auto& name : complete_interrupted_commits(dir))
+        ctx.log->info("named {}: its write was complete when an earlier run was interrupted", (dir / name).string());
       for (const auto& name : remove_stale_temps(dir))
         ctx.log->info("removed {}: left by an interrupted run", (dir / name).string());
+    }
     ScanOptions so;
     so.read_gps = false;
     so.probe_media = true;
@@ -167,12 +202,19 @@ class PendingInstant {
     for (const auto& f : files_) v.push_back(f.second);
     return v;
   }
+  // Every file is on disk before the first rename; then the sidecars and
+  // thumbnails take their names, and the videos last. A named video is the
+  // commit point: a power cut (or kill -9) between the renames leaves named
+  // sidecars next to complete videos still under their temporary names, which
+  // the next run names (complete_interrupted_commits) and nexls --check
+  // reports as an unfinished write, never as a video without its sidecars.
   void commit() {
-    // Every file is on disk before the first rename: the renames then follow
-    // each other at once, so a power cut (or kill -9) between them is as
-    // unlikely as it can be made without a journal (the crash test found a
-    // video named before its sidecars while a sidecar's fsync ran).
     for (const auto& [tmp, final] : files_) fsync_path(tmp);
+    auto is_video = [](const fs::path& p) {
+      const auto n = parse_file_name(p.filename().string());
+      return n && n->kind == FileKind::Video;
+    };
+    std::stable_partition(files_.begin(), files_.end(), [&](const auto& f) { return !is_video(f.second); });
     for (const auto& [tmp, final] : files_) {
       if (::rename(tmp.c_str(), final.c_str()) != 0)
         throw IoError(final.string() + ": rename: " + errno_text(errno));

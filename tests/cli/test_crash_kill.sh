@@ -73,6 +73,23 @@ stray=$(find card -name '.*.tmp-*' | head -3)
 [ -z "$stray" ] || fail "temporary files of killed nexsim runs are still on the card: $stray"
 echo "nexsim: killed $sim_kills of $KILLS runs; the card stayed intact"
 
+# --- nexsim: the instant a kill can land between the renames of one instant,
+# made deterministic: the sidecars are named, the video is not yet (what
+# PendingInstant::commit leaves if the power goes after its first rename).
+video=$(cd card/drive && ls *_1.mp4 | tail -1)
+key=${video%_1.mp4}
+(cd card/drive && sha256sum "$key"_*.mp4) > videos.sha
+dead=$(sh -c 'echo $$')   # a writer that no longer runs
+for v in card/drive/"$key"_*.mp4; do mv "$v" "card/drive/.${v##*/}.tmp-$dead"; done
+card_ok card
+jq -e --arg k "drive/$key" '[.findings[] | select(.code == "leftover-temp" and (.path | startswith($k)))] | length >= 2' check.out >/dev/null ||
+  fail "nexls --check does not name the interrupted write: $(jq -c .findings check.out)"
+expect_exit 0 nexsim drive card --start 2026-11-20T21:00:00 --duration 20s -v
+grep -q "named .*$video" "$WORK/err" || fail "nexsim did not say it named $video"
+(cd card/drive && sha256sum -c --quiet) < videos.sha || fail "the videos of the interrupted instant are not back as they were"
+card_ok card
+echo "nexsim: an instant interrupted between its renames is completed by the next run"
+
 # --- nexcut: a clip interrupted at a random point, then the same clip made whole
 clip_args=(card --from 2026-11-20T08:00:20.5 --to +20s)   # mid-GOP: a smart cut re-encodes the head
 expect_exit 0 nexcut "${clip_args[@]}" -o ref.mp4 -q

@@ -3,6 +3,7 @@
 // ever stands under a final name.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,10 @@ std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
 // process is gone: what a crash or a kill -9 left behind. A temporary file
 // of a process still running is left alone. Returns the names removed.
 std::vector<std::string> remove_stale_temps(const std::filesystem::path& dir);
+// The final name of `name` when it is a temporary sibling
+// (".<final>.tmp-<pid>[...]") whose writing process is gone; nullopt for any
+// other name and for a writer still running.
+std::optional<std::string> stale_temp_final(std::string_view name);
 
 // Write bytes atomically (tmp + fsync + rename + fsync dir). Throws IoError.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data);
