@@ -489,10 +489,11 @@ void check_output(const fs::path& out, bool overwrite) {
     throw IoError("cannot write " + out.string() + ": file exists", "use --force to replace it");
 }
 
-Muxer::Muxer(const fs::path& out, bool overwrite) : out_(out), tmp_(temp_path_for(out)), guard_(tmp_) {
+Muxer::Muxer(const fs::path& out, bool overwrite, const char* format)
+    : out_(out), tmp_(temp_path_for(out)), guard_(tmp_) {
   check_output(out, overwrite);
   AVFormatContext* raw = nullptr;
-  media::check_av_io(avformat_alloc_output_context2(&raw, nullptr, "mp4", nullptr), "mp4 muxer");
+  media::check_av_io(avformat_alloc_output_context2(&raw, nullptr, format, nullptr), std::string(format) + " muxer");
   oc_.reset(raw);
 }
 

@@ -6,51 +6,6 @@
 #include <sstream>
 
 namespace nex::cut::h264 {
-namespace {
-
-// Exp-Golomb reader over an RBSP (emulation prevention bytes removed).
-class BitReader {
- public:
-  explicit BitReader(std::span<const uint8_t> nal) {
-    rbsp_.reserve(nal.size());
-    int zeros = 0;
-    for (uint8_t b : nal) {
-      if (zeros >= 2 && b == 3) {
-        zeros = 0;
-        continue;
-      }
-      zeros = b == 0 ? zeros + 1 : 0;
-      rbsp_.push_back(b);
-    }
-  }
-  std::optional<unsigned> bits(int n) {
-    unsigned v = 0;
-    for (int i = 0; i < n; ++i) {
-      if (pos_ >= rbsp_.size() * 8) return std::nullopt;
-      v = v << 1 | ((rbsp_[pos_ / 8] >> (7 - pos_ % 8)) & 1u);
-      ++pos_;
-    }
-    return v;
-  }
-  std::optional<unsigned> ue() {
-    int lz = 0;
-    for (;;) {
-      auto b = bits(1);
-      if (!b) return std::nullopt;
-      if (*b) break;
-      if (++lz > 31) return std::nullopt;
-    }
-    auto rest = bits(lz);
-    if (!rest) return std::nullopt;
-    return static_cast<unsigned>((uint64_t{1} << lz) - 1 + *rest);
-  }
-
- private:
-  std::vector<uint8_t> rbsp_;
-  size_t pos_ = 0;
-};
-
-}  // namespace
 
 std::optional<AvcC> parse_avcc(std::span<const uint8_t> d) {
   if (d.size() < 7 || d[0] != 1) return std::nullopt;

@@ -14,6 +14,62 @@ namespace nex::cut::h264 {
 
 using Bytes = std::vector<uint8_t>;
 
+// Exp-Golomb reader over an RBSP (emulation prevention bytes removed). Every
+// read past the end gives nullopt.
+class BitReader {
+ public:
+  explicit BitReader(std::span<const uint8_t> nal) {
+    rbsp_.reserve(nal.size());
+    int zeros = 0;
+    for (uint8_t b : nal) {
+      if (zeros >= 2 && b == 3) {
+        zeros = 0;
+        continue;
+      }
+      zeros = b == 0 ? zeros + 1 : 0;
+      rbsp_.push_back(b);
+    }
+  }
+  std::optional<unsigned> bits(int n) {
+    unsigned v = 0;
+    for (int i = 0; i < n; ++i) {
+      if (pos_ >= rbsp_.size() * 8) return std::nullopt;
+      v = v << 1 | ((rbsp_[pos_ / 8] >> (7 - pos_ % 8)) & 1u);
+      ++pos_;
+    }
+    return v;
+  }
+  std::optional<unsigned> ue() {
+    int lz = 0;
+    for (;;) {
+      auto b = bits(1);
+      if (!b) return std::nullopt;
+      if (*b) break;
+      if (++lz > 31) return std::nullopt;
+    }
+    auto rest = bits(lz);
+    if (!rest) return std::nullopt;
+    const uint64_t v = (uint64_t{1} << lz) - 1 + *rest;
+    if (v > 0xFFFFFFFFu) return std::nullopt;
+    return static_cast<unsigned>(v);
+  }
+  std::optional<int> se() {
+    auto u = ue();
+    if (!u) return std::nullopt;
+    const int64_t k = *u;
+    return static_cast<int>(k & 1 ? (k + 1) / 2 : -(k / 2));
+  }
+  bool skip(size_t n) {
+    if (pos_ + n > rbsp_.size() * 8) return false;
+    pos_ += n;
+    return true;
+  }
+
+ private:
+  std::vector<uint8_t> rbsp_;
+  size_t pos_ = 0;
+};
+
 // AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1).
 struct AvcC {
   uint8_t profile = 0, compat = 0, level = 0;

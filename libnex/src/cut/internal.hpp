@@ -229,7 +229,8 @@ struct MuxMeta {
 // a second pass), rename on finish.
 class Muxer {
  public:
-  Muxer(const fs::path& out, bool overwrite);
+  // format: "mp4", or "mov" (QuickTime: PCM audio)
+  Muxer(const fs::path& out, bool overwrite, const char* format = "mp4");
   ~Muxer();
   Muxer(const Muxer&) = delete;
   Muxer& operator=(const Muxer&) = delete;

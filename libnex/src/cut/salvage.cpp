@@ -1,20 +1,15 @@
-// nexcut salvage: rebuild a playable MP4 from a recording without its moov.
+// nexcut salvage: rebuild a playable MP4/MOV from a recording without its
+// moov, using a healthy recording of the same camera as the reference for
+// the codec parameters (avcC/hvcC), frame duration and audio format.
 //
-// The media data is walked from the start of the mdat:
-//  - video: H.264 access units of length-prefixed NAL units (the length size
-//    comes from the reference's avcC). A NAL unit is accepted when its
-//    length fits, its header is valid for its type (nal_ref_idc rules) and,
-//    for slices, the slice header parses and names a PPS the reference
-//    knows. A new access unit starts at a slice with first_mb_in_slice == 0
-//    or at an SEI/AUD/SPS/PPS after a slice.
-//  - audio (interior camera): raw AAC frames between the video chunks carry
-//    no length. A frame's length is the shortest prefix the AAC decoder
-//    decodes: one byte less leaves its END element unread, which FFmpeg's
-//    decoder rejects ("input buffer exhausted"). Found by bisection.
-//  - anything else: skipped up to the next valid access unit (counted).
-// The incomplete frame at the end of the file is dropped. Timestamps are
-// rebuilt from the reference's frame rate and AAC frame size; the audio gets
-// the reference's priming (edit list), so A/V sync matches the camera's.
+// salvage_walk.cpp walks the mdat into video access units and audio frames;
+// salvage_order.cpp gives the pictures their display order (B-frames, HEVC)
+// from their order counts. Here: the boxes of the damaged file, the
+// reference, and the output: video with pts != dts where the stream
+// reorders (the muxer writes a ctts and an edit list), sync samples at IDR /
+// open-GOP I-frames / HEVC IRAPs, audio between the video as the camera
+// interleaved it, timestamps rebuilt from the reference's frame rate, AAC
+// frame size and priming, or PCM sample count.
 #include "nex/salvage.hpp"
 
 #include <fcntl.h>
@@ -23,11 +18,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "cut/h264.hpp"
 #include "cut/internal.hpp"
+#include "cut/salvage_walk.hpp"
 #include "nex/camera.hpp"
 #include "nex/error.hpp"
 #include "nex/mp4.hpp"
@@ -37,6 +35,7 @@
 namespace nex::cut {
 
 using namespace detail;
+using namespace salvage_detail;
 namespace h = h264;
 
 ojson SalvageReport::to_json() const {
@@ -44,8 +43,10 @@ ojson SalvageReport::to_json() const {
   j["input"] = input.string();
   j["output"] = output.string();
   j["reference"] = reference.string();
+  j["codec"] = codec;
   j["video_frames"] = video_frames;
   j["keyframes"] = keyframes;
+  j["dropped_frames"] = dropped_frames;
   j["audio_frames"] = audio_frames;
   j["duration_s"] = static_cast<double>(duration_ms) / 1000.0;
   j["media_bytes"] = media_bytes;
@@ -112,252 +113,168 @@ uint64_t be(const uint8_t* p, int n) {
   return v;
 }
 
-struct Sample {
-  size_t off = 0, size = 0;
-  bool key = false;
-};
-
 struct Reference {
   CodecParPtr vpar, apar;
+  StreamInfo info;
   AVRational vtb{1, 90000}, atb{1, 48000};
   int64_t frame_dur = 3000;
   int64_t priming = 0;
-  int frame_size = 1024;
-  size_t max_nal = 0;
   std::string make, model;
 };
+
+bool is_pcm(AVCodecID id) {
+  switch (id) {
+    case AV_CODEC_ID_PCM_S16LE: case AV_CODEC_ID_PCM_S16BE: case AV_CODEC_ID_PCM_S24LE: case AV_CODEC_ID_PCM_S24BE:
+    case AV_CODEC_ID_PCM_S32LE: case AV_CODEC_ID_PCM_S32BE: case AV_CODEC_ID_PCM_F32LE: case AV_CODEC_ID_PCM_F32BE:
+    case AV_CODEC_ID_PCM_F64LE: case AV_CODEC_ID_PCM_F64BE: case AV_CODEC_ID_PCM_S8: case AV_CODEC_ID_PCM_U8:
+      return true;
+    default: return false;
+  }
+}
 
 Reference load_reference(const fs::path& file) {
   Reference r;
   auto in = open_source(file, LocalTime{});
   AVStream* vs = in->vst();
-  if (vs->codecpar->codec_id != AV_CODEC_ID_H264) throw InputError(file.string() + ": reference video is not H.264");
+  const AVCodecParameters* vp = vs->codecpar;
+  const std::span<const uint8_t> extra(vp->extradata, static_cast<size_t>(std::max(0, vp->extradata_size)));
+  if (vp->codec_id == AV_CODEC_ID_H264) {
+    auto c = h::parse_avcc(extra);
+    if (!c) throw InputError(file.string() + ": the reference's H.264 sample entry has no avcC record (avc3 streams cannot be salvaged)");
+    r.info.codec = VideoCodec::H264;
+    r.info.length_size = c->length_size;
+    for (auto& s : c->sps) r.info.param_sets.push_back(s);
+    for (auto& p : c->pps) r.info.param_sets.push_back(p);
+  } else if (vp->codec_id == AV_CODEC_ID_HEVC) {
+    auto c = h::parse_hvcc(extra);
+    if (!c) throw InputError(file.string() + ": the reference's HEVC sample entry has no hvcC record");
+    r.info.codec = VideoCodec::Hevc;
+    r.info.length_size = c->length_size;
+    r.info.param_sets = c->nals;
+  } else {
+    const char* name = avcodec_get_name(vp->codec_id);
+    throw InputError(file.string() + ": reference video is " + (name ? name : "of an unknown codec") +
+                     ": nexcut salvage rebuilds H.264 and HEVC recordings");
+  }
   r.vpar.reset(avcodec_parameters_alloc());
   if (!r.vpar) throw IoError("out of memory");
-  media::check_av_io(avcodec_parameters_copy(r.vpar.get(), vs->codecpar), "codec parameters");
+  media::check_av_io(avcodec_parameters_copy(r.vpar.get(), vp), "codec parameters");
   r.vtb = vs->time_base;
+  // The frame duration: the most common step between frames on screen.
   r.frame_dur = std::max<int64_t>(1, av_rescale_q(1, av_inv_q(in->fps), r.vtb));
-  if (in->frames.size() > 1) r.frame_dur = in->frames[1].ts - in->frames[0].ts;
+  std::map<int64_t, size_t> steps;
+  for (size_t k = 1; k < in->frames.size(); ++k) ++steps[in->frames[k].ts - in->frames[k - 1].ts];
+  size_t best = 0;
+  for (const auto& [d, n] : steps)
+    if (d > 0 && n > best) best = n, r.frame_dur = d;
+
   size_t max_sample = 0;
+  struct Entry {
+    int64_t pos, size;
+    bool audio;
+  };
+  std::vector<Entry> entries;
   for (int k = 0; k < avformat_index_get_entries_count(vs); ++k)
-    if (const AVIndexEntry* e = avformat_index_get_entry(vs, k)) max_sample = std::max<size_t>(max_sample, static_cast<size_t>(e->size));
-  r.max_nal = std::max<size_t>(4 * max_sample, 2u << 20);
+    if (const AVIndexEntry* e = avformat_index_get_entry(vs, k)) {
+      max_sample = std::max<size_t>(max_sample, static_cast<size_t>(e->size));
+      entries.push_back({e->pos, e->size, false});
+    }
+  r.info.max_nal = std::max<size_t>(4 * max_sample, 2u << 20);
   r.make = in->make;
   r.model = in->model;
   if (in->a >= 0) {
     AVStream* as = in->fmt->streams[in->a];
-    if (as->codecpar->codec_id != AV_CODEC_ID_AAC) throw InputError(file.string() + ": reference audio is not AAC");
+    const AVCodecParameters* ap = as->codecpar;
     r.apar.reset(avcodec_parameters_alloc());
     if (!r.apar) throw IoError("out of memory");
-    media::check_av_io(avcodec_parameters_copy(r.apar.get(), as->codecpar), "codec parameters");
-    r.atb = {1, as->codecpar->sample_rate};
-    if (as->codecpar->frame_size > 0) r.frame_size = as->codecpar->frame_size;
-    // Priming: the first packet's negative time or its skip-samples side data.
-    as->discard = AVDISCARD_DEFAULT;
-    vs->discard = AVDISCARD_ALL;
-    media::PacketPtr pkt(av_packet_alloc());
-    if (!pkt) throw IoError("out of memory");
-    av_seek_frame(in->fmt.get(), in->a, INT64_MIN, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY);
-    while (av_read_frame(in->fmt.get(), pkt.get()) >= 0) {
-      if (pkt->stream_index != in->a) {
-        av_packet_unref(pkt.get());
-        continue;
+    media::check_av_io(avcodec_parameters_copy(r.apar.get(), ap), "codec parameters");
+    r.atb = {1, ap->sample_rate};
+    if (ap->codec_id == AV_CODEC_ID_AAC) {
+      r.info.audio = AudioKind::Aac;
+      if (ap->frame_size > 0) r.info.aac_frame_size = ap->frame_size;
+    } else if (is_pcm(ap->codec_id) && ap->ch_layout.nb_channels > 0) {
+      r.info.audio = AudioKind::Pcm;
+      r.info.pcm_block =
+          static_cast<size_t>(ap->ch_layout.nb_channels) * static_cast<size_t>(av_get_bits_per_sample(ap->codec_id) / 8);
+      // The runs of audio bytes between video samples, as the camera wrote them.
+      for (int k = 0; k < avformat_index_get_entries_count(as); ++k)
+        if (const AVIndexEntry* e = avformat_index_get_entry(as, k)) entries.push_back({e->pos, e->size, true});
+      std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.pos < b.pos; });
+      std::set<size_t> runs;
+      for (size_t k = 0; k < entries.size();) {
+        if (!entries[k].audio) {
+          ++k;
+          continue;
+        }
+        int64_t end = entries[k].pos + entries[k].size;
+        size_t j = k + 1;
+        while (j < entries.size() && entries[j].audio && entries[j].pos == end) end += entries[j].size, ++j;
+        const auto len = static_cast<size_t>(end - entries[k].pos);
+        if (len % r.info.pcm_block == 0) runs.insert(len);
+        k = j;
       }
-      const int64_t pts = av_rescale_q(pkt->pts, as->time_base, r.atb);
-      size_t sz = 0;
-      const uint8_t* sd = av_packet_get_side_data(pkt.get(), AV_PKT_DATA_SKIP_SAMPLES, &sz);
-      if (pts < 0) r.priming = -pts;
-      else if (sd && sz >= 4) r.priming = static_cast<int64_t>(sd[0] | sd[1] << 8 | sd[2] << 16 | uint32_t(sd[3]) << 24);
-      av_packet_unref(pkt.get());
-      break;
+      r.info.pcm_runs.assign(runs.begin(), runs.end());
+      if (r.info.pcm_runs.empty()) r.info.pcm_runs.push_back(r.info.pcm_block * 1024);
+    } else {
+      const char* name = avcodec_get_name(ap->codec_id);
+      throw InputError(file.string() + ": reference audio is " + (name ? name : "of an unknown codec") +
+                       ": nexcut salvage reads AAC and PCM audio");
+    }
+    r.info.apar = r.apar.get();
+    if (r.info.audio == AudioKind::Aac) {
+      // Priming: the first packet's negative time or its skip-samples side data.
+      as->discard = AVDISCARD_DEFAULT;
+      vs->discard = AVDISCARD_ALL;
+      media::PacketPtr pkt(av_packet_alloc());
+      if (!pkt) throw IoError("out of memory");
+      av_seek_frame(in->fmt.get(), in->a, INT64_MIN, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_ANY);
+      while (av_read_frame(in->fmt.get(), pkt.get()) >= 0) {
+        if (pkt->stream_index != in->a) {
+          av_packet_unref(pkt.get());
+          continue;
+        }
+        const int64_t pts = av_rescale_q(pkt->pts, as->time_base, r.atb);
+        size_t sz = 0;
+        const uint8_t* sd = av_packet_get_side_data(pkt.get(), AV_PKT_DATA_SKIP_SAMPLES, &sz);
+        if (pts < 0) r.priming = -pts;
+        else if (sd && sz >= 4) r.priming = static_cast<int64_t>(sd[0] | sd[1] << 8 | sd[2] << 16 | uint32_t(sd[3]) << 24);
+        av_packet_unref(pkt.get());
+        break;
+      }
     }
   }
   return r;
 }
 
-class Walker {
- public:
-  Walker(const uint8_t* d, size_t n, const Reference& ref, const Context& ctx) : d_(d), n_(n), ref_(ref), ctx_(ctx) {
-    auto c = h::parse_avcc({ref.vpar->extradata, static_cast<size_t>(ref.vpar->extradata_size)});
-    if (!c) throw InputError("the reference's H.264 parameters are not an avcC record");
-    ls_ = c->length_size;
-    for (const auto& p : c->pps)
-      if (auto ids = h::pps_ids(p)) pps_.insert(ids->first);
-    if (ref.apar) {
-      const AVCodec* dc = avcodec_find_decoder(AV_CODEC_ID_AAC);
-      if (!dc) throw IoError("FFmpeg has no AAC decoder");
-      dec_.reset(avcodec_alloc_context3(dc));
-      if (!dec_) throw IoError("out of memory");
-      media::check_av_io(avcodec_parameters_to_context(dec_.get(), ref.apar.get()), "audio parameters");
-      media::check_av_io(avcodec_open2(dec_.get(), dc, nullptr), "open AAC decoder");
-      max_audio_ = static_cast<size_t>(768 * std::max(1, ref.apar->ch_layout.nb_channels) + 64);
-      pkt_.reset(av_packet_alloc());
-      frame_.reset(av_frame_alloc());
-      if (!pkt_ || !frame_) throw IoError("out of memory");
-    }
-  }
+bool ends_with_mov(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return e == ".mov";
+}
 
-  void run(SalvageReport& rep) {
-    size_t p = 0, steps = 0;
-    while (p < n_) {
-      if ((++steps & 255) == 0) ctx_.check_interrupt();
-      size_t end = 0;
-      bool key = false;
-      const int v = video_au(p, &end, &key);
-      if (v > 0) {
-        video.push_back({p, end - p, key});
-        p = end;
-        continue;
-      }
-      if (v < 0) break;  // torn access unit at the end
-      if (dec_) {
-        size_t len = 0;
-        const int a = audio_frame(p, &len);
-        if (a > 0) {
-          audio.push_back({p, len, true});
-          p += len;
-          continue;
-        }
-        if (a < 0) break;  // torn audio frame at the end
-      }
-      // Unrecognised bytes: resynchronise on the next access unit.
-      size_t q = p + 1;
-      while (q < n_ && video_au(q, &end, &key) <= 0) ++q;
-      ctx_.log->warn("skipped {} unrecognised bytes at media offset {}", q - p, p);
-      rep.skipped_bytes += q - p;
-      p = q;
-    }
-    rep.tail_bytes = n_ - std::min(n_, p);
-  }
-
-  std::vector<Sample> video, audio;
-
- private:
-  // >0: one NAL type; 0: not a NAL unit here; -1: a plausible NAL unit cut off by the end.
-  int nal_at(size_t q, size_t* len) const {
-    if (q + static_cast<size_t>(ls_) + 1 > n_) return q < n_ ? -1 : 0;
-    const size_t l = static_cast<size_t>(be(d_ + q, ls_));
-    if (l < 1 || l > ref_.max_nal) return 0;
-    const uint8_t hdr = d_[q + static_cast<size_t>(ls_)];
-    if (hdr & 0x80) return 0;
-    const int type = hdr & 0x1F, ref_idc = hdr >> 5 & 3;
-    const size_t body = q + static_cast<size_t>(ls_);
-    const size_t avail = std::min(l, n_ - body);
-    switch (type) {
-      case 1:
-      case 5: {
-        if (type == 5 && ref_idc == 0) return 0;
-        auto sh = h::slice_head({d_ + body, std::min<size_t>(avail, 16)});
-        if (!sh || !pps_.count(sh->pps_id)) return 0;
-        break;
-      }
-      case 6:
-      case 9:
-      case 12:
-        if (ref_idc != 0) return 0;
-        if (type == 9 && l != 2) return 0;
-        break;
-      case 7:
-      case 8:
-        if (ref_idc == 0) return 0;
-        break;
-      default: return 0;
-    }
-    if (body + l > n_) return -1;
-    *len = l;
-    return type;
-  }
-
-  // 1: an access unit [p, *end); 0: none here; -1: one cut off by the end.
-  int video_au(size_t p, size_t* end, bool* key) const {
-    size_t q = p;
-    bool slice = false;
-    *key = false;
-    for (;;) {
-      size_t len = 0;
-      const int t = nal_at(q, &len);
-      if (t == -1) {
-        if (q == p) return plausible_start(p) ? -1 : 0;
-        if (slice && starts_new_au(q)) break;  // this access unit is whole; the next one is torn
-        return -1;
-      }
-      if (t == 0) break;
-      if (t == 1 || t == 5) {
-        auto sh = h::slice_head({d_ + q + static_cast<size_t>(ls_), std::min<size_t>(len, 16)});
-        if (slice && sh->first_mb == 0) break;
-        if (!slice && sh->first_mb != 0) return 0;
-        slice = true;
-        *key = *key || t == 5;
-      } else if (slice) {
-        break;
-      }
-      q += static_cast<size_t>(ls_) + len;
-    }
-    if (!slice) return 0;
-    *end = q;
-    return 1;
-  }
-
-  // Whether the (torn) NAL unit at q would begin a new access unit.
-  bool starts_new_au(size_t q) const {
-    const size_t body = q + static_cast<size_t>(ls_);
-    if (body >= n_) return false;
-    const int type = d_[body] & 0x1F;
-    if (type == 6 || type == 7 || type == 8 || type == 9) return true;
-    if (type != 1 && type != 5) return false;
-    auto sh = h::slice_head({d_ + body, std::min<size_t>(n_ - body, 16)});
-    return sh && sh->first_mb == 0;
-  }
-
-  // A NAL unit whose length runs past the end: a torn frame (not garbage).
-  bool plausible_start(size_t p) const {
-    if (p + static_cast<size_t>(ls_) + 2 > n_) return true;  // too short to tell: treat as torn
-    const size_t l = static_cast<size_t>(be(d_ + p, ls_));
-    const uint8_t hdr = d_[p + static_cast<size_t>(ls_)];
-    const int type = hdr & 0x1F;
-    return l >= 1 && l <= ref_.max_nal && !(hdr & 0x80) && (type == 1 || type == 5 || type == 6 || type == 9);
-  }
-
-  bool decodes(size_t p, size_t len) {
-    avcodec_flush_buffers(dec_.get());
-    if (av_new_packet(pkt_.get(), static_cast<int>(len)) < 0) throw IoError("out of memory");
-    std::memcpy(pkt_->data, d_ + p, len);
-    int ret = avcodec_send_packet(dec_.get(), pkt_.get());
-    av_packet_unref(pkt_.get());
-    if (ret < 0) return false;
-    ret = avcodec_receive_frame(dec_.get(), frame_.get());
-    const bool ok = ret == 0 && frame_->nb_samples == ref_.frame_size;
-    av_frame_unref(frame_.get());
-    return ok;
-  }
-
-  // 1: an AAC frame of *len bytes at p; 0: none; -1: one cut off by the end.
-  int audio_frame(size_t p, size_t* len) {
-    const size_t room = n_ - p;
-    const size_t hi0 = std::min(room, max_audio_);
-    if (!decodes(p, hi0)) return room < max_audio_ ? -1 : 0;
-    size_t lo = 1, hi = hi0;  // decodes(hi) holds
-    while (lo < hi) {
-      const size_t mid = lo + (hi - lo) / 2;
-      if (decodes(p, mid)) hi = mid;
-      else lo = mid + 1;
-    }
-    if (hi > 1 && decodes(p, hi - 1)) return 0;
-    *len = hi;
-    return 1;
-  }
-
-  const uint8_t* d_;
-  size_t n_;
-  const Reference& ref_;
-  const Context& ctx_;
-  int ls_ = 4;
-  std::set<unsigned> pps_;
-  media::CodecContextPtr dec_;
-  media::PacketPtr pkt_;
-  media::FramePtr frame_;
-  size_t max_audio_ = 0;
-};
+// The reference must describe this stream: its first keyframe has to decode
+// with the reference's parameter sets.
+void check_decodes(const Reference& ref, const uint8_t* data, const Sample& key, const fs::path& input,
+                   const fs::path& ref_path) {
+  const AVCodec* dc = avcodec_find_decoder(ref.vpar->codec_id);
+  media::CodecContextPtr dec(dc ? avcodec_alloc_context3(dc) : nullptr);
+  if (!dec) throw IoError(std::string("FFmpeg has no ") + avcodec_get_name(ref.vpar->codec_id) + " decoder");
+  media::check_av_io(avcodec_parameters_to_context(dec.get(), ref.vpar.get()), "video parameters");
+  dec->err_recognition = AV_EF_EXPLODE;
+  media::check_av_io(avcodec_open2(dec.get(), dc, nullptr), "open video decoder");
+  media::PacketPtr pkt(av_packet_alloc());
+  media::FramePtr f(av_frame_alloc());
+  if (!pkt || !f) throw IoError("out of memory");
+  media::check_av_io(av_new_packet(pkt.get(), static_cast<int>(key.size)), "packet");
+  std::memcpy(pkt->data, data + key.off, key.size);
+  pkt->flags = AV_PKT_FLAG_KEY;
+  const bool ok = avcodec_send_packet(dec.get(), pkt.get()) >= 0 && avcodec_send_packet(dec.get(), nullptr) >= 0 &&
+                  avcodec_receive_frame(dec.get(), f.get()) >= 0 && f->width == ref.vpar->width &&
+                  f->height == ref.vpar->height;
+  if (!ok)
+    throw InputError(input.string() + " does not decode with the parameters of " + ref_path.string(),
+                     "give --reference a healthy recording of the same camera");
+}
 
 }  // namespace
 
@@ -405,47 +322,29 @@ SalvageReport salvage(const SalvageOptions& o, const Context& ctx) {
   rep.reference = *ref_path;
   const Reference ref = load_reference(*ref_path);
   ctx.log->info("reference: {}", ref_path->string());
+  const bool mov = ends_with_mov(o.output);
+  if (ref.info.audio == AudioKind::Pcm && !mov)
+    throw InputError("the recording's audio is PCM, which an MP4 file cannot hold: cannot write " + o.output.string(),
+                     "name the output .mov");
 
   rep.media_bytes = mdat_end - mdat;
-  Walker w(m.data() + mdat, mdat_end - mdat, ref, ctx);
-  w.run(rep);
+  const uint8_t* base = m.data() + mdat;
+  Walk w = walk(base, mdat_end - mdat, ref.info, ctx);
+  rep.skipped_bytes = w.skipped;
+  rep.tail_bytes = w.tail;
   if (w.video.empty()) throw InputError(o.input.string() + ": no complete video frame found");
-  for (const auto& s : w.video) rep.used_bytes += s.size, rep.keyframes += s.key;
+  const Order ord = picture_order(base, w.video, ref.info, ctx);
+  check_decodes(ref, base, w.video[ord.kept.front()], o.input, *ref_path);
+  for (size_t k = 0; k < ord.kept.size(); ++k) rep.used_bytes += w.video[ord.kept[k]].size, rep.keyframes += ord.key[k];
   for (const auto& s : w.audio) rep.used_bytes += s.size;
-  // The reference must describe this stream: its first keyframe has to decode
-  // with the reference's parameter sets.
-  {
-    const AVCodec* dc = avcodec_find_decoder(AV_CODEC_ID_H264);
-    media::CodecContextPtr dec(dc ? avcodec_alloc_context3(dc) : nullptr);
-    if (!dec) throw IoError("FFmpeg has no H.264 decoder");
-    media::check_av_io(avcodec_parameters_to_context(dec.get(), ref.vpar.get()), "video parameters");
-    dec->err_recognition = AV_EF_EXPLODE;
-    media::check_av_io(avcodec_open2(dec.get(), dc, nullptr), "open H.264 decoder");
-    auto key = std::find_if(w.video.begin(), w.video.end(), [](const Sample& s) { return s.key; });
-    bool ok = false;
-    if (key != w.video.end()) {
-      media::PacketPtr pkt(av_packet_alloc());
-      media::FramePtr f(av_frame_alloc());
-      if (!pkt || !f) throw IoError("out of memory");
-      media::check_av_io(av_new_packet(pkt.get(), static_cast<int>(key->size)), "packet");
-      std::memcpy(pkt->data, m.data() + mdat + key->off, key->size);
-      pkt->flags = AV_PKT_FLAG_KEY;
-      ok = avcodec_send_packet(dec.get(), pkt.get()) >= 0 && avcodec_send_packet(dec.get(), nullptr) >= 0 &&
-           avcodec_receive_frame(dec.get(), f.get()) >= 0 && f->width == ref.vpar->width &&
-           f->height == ref.vpar->height;
-    }
-    if (!ok)
-      throw InputError(o.input.string() + " does not decode with the parameters of " + ref_path->string(),
-                       "give --reference a healthy recording of the same camera");
-  }
-  if (!w.video.front().key)
-    ctx.log->warn("the first recovered frame is not a keyframe: players show it only from the first keyframe");
+  rep.dropped_frames = static_cast<int64_t>(ord.dropped);
 
-  Muxer mux(o.output, o.overwrite);
+  Muxer mux(o.output, o.overwrite, mov ? "mov" : "mp4");
   AVRational fps = av_inv_q(av_make_q(static_cast<int>(ref.frame_dur), ref.vtb.den));
   av_reduce(&fps.num, &fps.den, fps.num, fps.den, 1 << 20);
   mux.add_stream(ref.vpar.get(), ref.vtb, fps);
-  if (ref.apar && !w.audio.empty()) mux.add_stream(ref.apar.get(), ref.atb);
+  const bool with_audio = ref.apar && !w.audio.empty();
+  if (with_audio) mux.add_stream(ref.apar.get(), ref.atb);
   MuxMeta meta;
   const auto name = parse_file_name(o.input.filename().string());
   if (name) meta.start = name->time;
@@ -464,39 +363,46 @@ SalvageReport salvage(const SalvageOptions& o, const Context& ctx) {
   meta.make = ref.make;
   meta.model = ref.model;
   meta.comment = "nexcut salvage of " + o.input.filename().string();
-  mux.start(meta, static_cast<int64_t>(w.video.size() + w.audio.size()));
+  mux.start(meta, static_cast<int64_t>(ord.kept.size() + w.audio.size()));
 
   media::PacketPtr pkt(av_packet_alloc());
   if (!pkt) throw IoError("out of memory");
   size_t vi = 0, ai = 0;
-  const bool with_audio = ref.apar && !w.audio.empty();
-  const uint8_t* base = m.data() + mdat;
+  int64_t audio_ts = -ref.priming;
   // In file order, as the camera interleaved them.
-  while (vi < w.video.size() || (with_audio && ai < w.audio.size())) {
-    const bool take_video =
-        vi < w.video.size() && (!with_audio || ai >= w.audio.size() || w.video[vi].off < w.audio[ai].off);
-    const Sample& s = take_video ? w.video[vi] : w.audio[ai];
+  while (vi < ord.kept.size() || (with_audio && ai < w.audio.size())) {
+    const bool take_video = vi < ord.kept.size() &&
+                            (!with_audio || ai >= w.audio.size() || w.video[ord.kept[vi]].off < w.audio[ai].off);
+    const Sample& s = take_video ? w.video[ord.kept[vi]] : w.audio[ai];
     media::check_av_io(av_new_packet(pkt.get(), static_cast<int>(s.size)), "packet");
     std::memcpy(pkt->data, base + s.off, s.size);
     if (take_video) {
-      pkt->pts = pkt->dts = static_cast<int64_t>(vi) * ref.frame_dur;
+      pkt->pts = ord.pts[vi] * ref.frame_dur;
+      pkt->dts = ord.dts[vi] * ref.frame_dur;
       pkt->duration = ref.frame_dur;
-      pkt->flags = s.key ? AV_PKT_FLAG_KEY : 0;
+      pkt->flags = ord.key[vi] ? AV_PKT_FLAG_KEY : 0;
       mux.write(pkt.get(), 0);
       ++vi;
     } else {
-      pkt->pts = pkt->dts = static_cast<int64_t>(ai) * ref.frame_size - ref.priming;
-      pkt->duration = ref.frame_size;
+      const int64_t n = ref.info.audio == AudioKind::Pcm ? static_cast<int64_t>(s.size / ref.info.pcm_block)
+                                                         : ref.info.aac_frame_size;
+      pkt->pts = pkt->dts = audio_ts;
+      pkt->duration = n;
       pkt->flags = AV_PKT_FLAG_KEY;
+      audio_ts += n;
       mux.write(pkt.get(), 1);
       ++ai;
     }
     av_packet_unref(pkt.get());
   }
   mux.finish();
-  rep.video_frames = static_cast<int64_t>(w.video.size());
-  rep.audio_frames = with_audio ? static_cast<int64_t>(w.audio.size()) : 0;
-  rep.duration_ms = av_rescale_q(rep.video_frames * ref.frame_dur, ref.vtb, {1, 1000});
+  rep.codec = ref.info.codec == VideoCodec::Hevc ? "hevc" : "h264";
+  rep.video_frames = static_cast<int64_t>(ord.kept.size());
+  // AAC frames, or PCM sample frames (what ffprobe counts as frames of either)
+  rep.audio_frames = !with_audio ? 0
+                     : ref.info.audio == AudioKind::Pcm ? audio_ts
+                                                        : static_cast<int64_t>(w.audio.size());
+  rep.duration_ms = av_rescale_q(ord.end * ref.frame_dur, ref.vtb, {1, 1000});
   return rep;
 }
 
