@@ -100,6 +100,9 @@ struct Input {
   std::vector<size_t> clean_ends(size_t k, size_t limit) const;
 };
 std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start);
+// The same file indexed as `in` is, on a handle of its own (for a reader on
+// another thread): the index is copied, not read again.
+std::unique_ptr<Input> reopen(const Input& in);
 inline std::unique_ptr<Input> open_source(const fs::path& file, LocalTime start) {
   return open_source(MediaRef{file, nullptr, {}, 0}, start);
 }

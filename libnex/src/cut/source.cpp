@@ -234,6 +234,29 @@ std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
   return in;
 }
 
+std::unique_ptr<Input> reopen(const Input& in) {
+  auto c = std::make_unique<Input>();
+  c->file = in.file;
+  c->media = in.media;
+  c->start = in.start;
+  c->fmt = open_media(in.media, /*probe=*/false);
+  AVFormatContext* f = c->fmt.get();
+  if (in.v < 0 || static_cast<unsigned>(in.v) >= f->nb_streams)
+    throw IoError(in.file.string() + ": the file changed while it was being cut");
+  for (unsigned i = 0; i < f->nb_streams; ++i)
+    if (static_cast<int>(i) != in.v) f->streams[i]->discard = AVDISCARD_ALL;
+  c->v = in.v, c->a = in.a;
+  c->vtb = in.vtb, c->fps = in.fps;
+  c->frames = in.frames;
+  c->decode = in.decode;
+  c->v_end = in.v_end;
+  c->reorder = in.reorder;
+  c->nal_length_size = in.nal_length_size;
+  c->from_table = in.from_table;
+  c->make = in.make, c->model = in.model, c->location = in.location;
+  return c;
+}
+
 size_t Input::max_dec(size_t from, size_t to) const {
   size_t m = 0;
   for (size_t i = from; i <= to && i < frames.size(); ++i) m = std::max<size_t>(m, frames[i].dec);
