@@ -47,6 +47,36 @@ CameraIdentity parse_camera_yaml(const std::string& text) {
       if (!q) throw InputError("camera.yaml: bad sos_quota");
       id.sos_quota = *q;
     }
+    // The recording format: optional keys, each strictly one of its values.
+    auto key = [&](const char* name) -> std::optional<std::string> {
+      if (!n[name]) return std::nullopt;
+      if (!n[name].IsScalar()) throw InputError(std::string("camera.yaml: bad ") + name);
+      return n[name].as<std::string>();
+    };
+    auto bad = [](const char* name, const std::string& v, const char* hint) {
+      return InputError(std::string("camera.yaml: bad ") + name + " '" + v + "': " + hint);
+    };
+    if (auto v = key("codec")) {
+      id.format.codec = parse_video_codec(*v);
+      if (!id.format.codec) throw bad("codec", *v, kCodecHint);
+    }
+    if (auto v = key("fps")) {
+      id.format.fps = parse_frame_rate(*v);
+      if (!id.format.fps) throw bad("fps", *v, kFpsHint);
+    }
+    if (auto v = key("bframes")) {
+      id.format.bframes = parse_bframes(*v);
+      if (!id.format.bframes) throw bad("bframes", *v, kBframesHint);
+    }
+    if (auto v = key("gop")) {
+      id.format.gop_ms = parse_gop(*v);
+      if (!id.format.gop_ms) throw bad("gop", *v, kGopHint);
+    }
+    if (auto v = key("container")) {
+      id.format.container = parse_container(*v);
+      if (!id.format.container) throw bad("container", *v, kContainerHint);
+    }
+    if (const std::string why = format_problem(id.format); !why.empty()) throw InputError("camera.yaml: " + why);
   } catch (const YAML::Exception& e) {
     throw InputError(std::string("camera.yaml: ") + e.what());
   }
@@ -70,6 +100,12 @@ std::string format_camera_yaml(const CameraIdentity& id) {
   os << "utc_offset: \"" << format_utc_offset(id.utc_offset_min) << "\"\n";
   os << "capacity: " << id.capacity << "\n";
   if (id.sos_quota) os << "sos_quota: " << id.sos_quota << "\n";
+  const RecordingFormat& f = id.format;
+  if (f.codec) os << "codec: " << to_string(*f.codec) << "\n";
+  if (f.fps) os << "fps: \"" << format_frame_rate(*f.fps) << "\"\n";
+  if (f.bframes) os << "bframes: " << *f.bframes << "\n";
+  if (f.gop_ms) os << "gop: " << format_gop(*f.gop_ms) << "\n";
+  if (f.container) os << "container: " << to_string(*f.container) << "\n";
   return os.str();
 }
 

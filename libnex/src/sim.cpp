@@ -319,6 +319,16 @@ void validate_event_kinds(const std::vector<PlannedEvent>& evs, bool parking, in
   }
 }
 
+// The camera's stream profiles in its recording format (camera.yaml).
+StreamProfile road_of(const CameraIdentity& id) { return with_format(road_profile(), id.format); }
+StreamProfile interior_of(const CameraIdentity& id, bool night) {
+  return with_format(interior_profile(night), id.format);
+}
+// Video files' extension: "" (the default, .mp4) or "MOV" as Novatek-based cameras write it.
+std::string video_ext(const CameraIdentity& id) {
+  return id.format.container == Container::Mov ? "MOV" : "";
+}
+
 SegmentMeta segment_meta(const CameraIdentity& id, LocalTime start, double lat, double lon) {
   SegmentMeta m;
   m.start = start;
@@ -367,6 +377,7 @@ void init_card(const InitOptions& o, const Context& ctx) {
   const ModelProfile* model = find_model(o.model);
   if (!model) throw UsageError("unknown model '" + o.model + "'", "known models: " + model_ids_joined());
   if (o.capacity < (64ull << 20)) throw UsageError("capacity " + format_size(o.capacity) + " is too small", "give at least 64M");
+  if (const std::string why = format_problem(o.format); !why.empty()) throw UsageError(why);
   std::error_code ec;
   if (fs::exists(o.card / "camera.yaml", ec))
     throw UsageError(o.card.string() + ": card is already initialised", "use a new folder");
@@ -380,6 +391,7 @@ void init_card(const InitOptions& o, const Context& ctx) {
   id.utc_offset_min = o.utc_offset_min;
   id.firmware = o.firmware;
   if (o.sos_quota) id.sos_quota = *o.sos_quota;
+  id.format = o.format;
   if (o.serial.empty()) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%08llX",
@@ -433,9 +445,9 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
   start = LocalTime{start.ms / 1000 * 1000};
 
   Progress progress(ctx, "recording", static_cast<uint64_t>(o.duration_ms));
-  const fs::path road_t = ensure_template(road_profile(), o.cache_dir);
+  const fs::path road_t = ensure_template(road_of(id), o.cache_dir);
   fs::path interior_t;
-  if (o.interior) interior_t = ensure_template(interior_profile(o.night), o.cache_dir);
+  if (o.interior) interior_t = ensure_template(interior_of(id, o.night), o.cache_dir);
 
   const Motion motion = simulate_motion(o.duration_ms, o.events, o.seed);
   EventDetector detector;
@@ -456,7 +468,7 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
     const double lat0 = motion.lat[tick0], lon0 = motion.lon[tick0];
 
     PendingInstant pending(drive_dir);
-    FileName fn{seg_start, model.tag_for(Camera::Road, false), FileKind::Video, {}};
+    FileName fn{seg_start, model.tag_for(Camera::Road, false), FileKind::Video, video_ext(id)};
     write_segment(road_t, pending.add(format_file_name(fn)), len, segment_meta(id, seg_start, lat0, lon0));
     const std::string road_name = format_file_name(fn);
     std::string interior_name;
@@ -468,6 +480,7 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
     // Thumbnail of the road view.
     fn.tag = model.tag_for(Camera::Road, false);
     fn.kind = FileKind::Thumbnail;
+    fn.ext.clear();
     ThumbnailMeta tm{seg_start, lat0, lon0, "Nexar", model.name};
     write_text(pending.add(format_file_name(fn)), make_thumbnail_jpeg(tm));
     // Sidecars: the 50 Hz G-sensor and 1 Hz NMEA for this segment.
@@ -569,7 +582,7 @@ RunReport simulate_park(const ParkOptions& o, const Context& ctx) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   require_writable(dir);
-  const fs::path road_t = ensure_template(road_profile(), o.cache_dir);
+  const fs::path road_t = ensure_template(road_of(id), o.cache_dir);
 
   std::vector<PlannedEvent> incidents = o.incidents;
   std::sort(incidents.begin(), incidents.end(), [](auto& a, auto& b) { return a.at_ms < b.at_ms; });
@@ -622,17 +635,18 @@ RunReport simulate_park(const ParkOptions& o, const Context& ctx) {
       const CivilTime c = to_civil(clip_start);
       const bool night = c.hour < 7 || c.hour >= 19;
       PendingInstant pending(dir);
-      FileName fn{clip_start, model.parking_road_tag, FileKind::Video, {}};
+      FileName fn{clip_start, model.parking_road_tag, FileKind::Video, video_ext(id)};
       const SegmentMeta meta = segment_meta(id, clip_start, 0, 0);
       SegmentMeta m2 = meta;
       m2.lat.reset(), m2.lon.reset();
       write_segment(road_t, pending.add(format_file_name(fn)), len, m2);
       if (model.parking_interior_tag && model.interior_camera) {
         fn.tag = model.parking_interior_tag;
-        write_segment(ensure_template(interior_profile(night), o.cache_dir), pending.add(format_file_name(fn)), len, m2);
+        write_segment(ensure_template(interior_of(id, night), o.cache_dir), pending.add(format_file_name(fn)), len, m2);
       }
       fn.tag = model.parking_road_tag;
       fn.kind = FileKind::Thumbnail;
+      fn.ext.clear();
       write_text(pending.add(format_file_name(fn)), make_thumbnail_jpeg({clip_start, {}, {}, "Nexar", model.name}));
       const uint64_t bytes = pending.bytes();
       rep.recordings_deleted += card.make_room(model.parking_dir, bytes, clip_start, pending.finals());

@@ -695,3 +695,75 @@ TEST_CASE("thumbnails are JPEGs with Exif time, camera and GPS", "[footage]") {
   CHECK(exif_string(ed2, EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL) == "2026:11:20 08:12:30");
   exif_data_unref(ed2);
 }
+
+// Other cameras' formats (nexsim init --codec/--fps/--bframes/--gop/--container):
+// small 2 s templates at 640x360 so x265 stays quick.
+TEST_CASE("other cameras' formats: HEVC, B-frames, 29.97 fps, MOV with PCM", "[footage]") {
+  // The default profiles keep their cache keys, so existing caches stay valid.
+  CHECK(nex::road_profile().cache_key() == "nexfoot-v1-road-day-1920x1080-30fps-gop30-v8000000-noaudio-a64000-60000ms");
+  CHECK(nex::with_format(nex::road_profile(), {}).cache_key() == nex::road_profile().cache_key());
+  nex::RecordingFormat same;
+  same.codec = nex::VideoCodec::H264;
+  same.fps = nex::FrameRate{30, 1};
+  same.bframes = 0;
+  same.gop_ms = 1000;
+  same.container = nex::Container::Mp4;
+  CHECK(nex::with_format(nex::interior_profile(true), same).cache_key() == nex::interior_profile(true).cache_key());
+
+  nex::RecordingFormat f;
+  f.codec = nex::VideoCodec::Hevc;
+  f.fps = nex::FrameRate{30000, 1001};
+  f.bframes = 2;
+  f.gop_ms = 500;
+  f.container = nex::Container::Mov;
+  nex::StreamProfile p = nex::with_format(nex::interior_profile(false), f);
+  CHECK(p.gop == 15);
+  p.width = 640;
+  p.height = 360;
+  p.video_bitrate = 1'000'000;
+  p.length_ms = 2000;
+  CHECK(p.frame_count() == 60);  // k * 1001/30000 < 2 s for k < 60
+  CHECK(p.frame_ms(59) == 1968);
+  CHECK(p.template_name().size() > 4);
+  CHECK(p.template_name().substr(p.template_name().size() - 4) == ".mov");
+  const fs::path dir = work().path / "cache-formats";
+  const fs::path t = nex::ensure_template(p, dir);
+  const std::string bytes = slurp(t);
+  fs::remove(t);
+  CHECK((slurp(nex::ensure_template(p, dir)) == bytes));  // x265 too is deterministic
+
+  const auto pr = probe(t);
+  REQUIRE(pr.has_value());
+  CHECK(pr->tags.at("major_brand") == "qt  ");
+  std::set<std::string> codecs;
+  for (const auto& s : pr->streams) codecs.insert(s.codec);
+  CHECK(codecs == std::set<std::string>{"hevc", "pcm_s16le"});
+
+  // Every frame carries its offset (k * 1001/30 ms, rounded down) in pixels,
+  // in presentation order, with an IDR every 15 frames.
+  const fs::path seg = work().path / "formats.MOV";
+  nex::write_segment(t, seg, 0, sample_meta());
+  const auto st = nex::read_frame_stamps(seg);
+  REQUIRE(st.size() == 60);
+  for (size_t i = 0; i < st.size(); ++i) {
+    INFO("frame " << i);
+    CHECK(st[i].pts_ms == p.frame_ms(static_cast<int64_t>(i)));
+    CHECK(st[i].timecode_ms == std::optional<uint32_t>(static_cast<uint32_t>(p.frame_ms(static_cast<int64_t>(i)))));
+    CHECK(st[i].key == (i % 15 == 0));
+  }
+  CHECK(probe(seg)->tags.at("major_brand") == "qt  ");
+
+  // A shorter segment stays decodable: it ends before the first anchor that
+  // lies past its end, losing at most the B-frames before it.
+  const fs::path part = work().path / "formats-part.MOV";
+  nex::write_segment(t, part, 1000, sample_meta());
+  const auto sp = nex::read_frame_stamps(part);
+  CHECK(sp.size() <= 30);
+  CHECK(sp.size() >= 28);
+  for (size_t i = 0; i < sp.size(); ++i)
+    CHECK(sp[i].timecode_ms == std::optional<uint32_t>(static_cast<uint32_t>(p.frame_ms(static_cast<int64_t>(i)))));
+
+  // A power cut leaves a MOV without its index.
+  nex::cut_power(part, 0.5);
+  CHECK_FALSE(probe(part).has_value());
+}

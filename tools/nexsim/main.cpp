@@ -66,6 +66,17 @@ int main(int argc, char** argv) {
   init->add_option("--serial", serial, "Camera serial (default: derived from model and folder)");
   init->add_option("--utc-offset", utc_offset, "Camera clock offset from UTC, e.g. +02:00");
   init->add_option("--sos-quota", sos_quota, "sos/ quota (default 10% of capacity)");
+  // Emulate another camera's recording format (default: the model's, H.264
+  // 30 fps, no B-frames, an IDR every second, MP4 with AAC).
+  std::string codec, fps, bframes, gop, container;
+  init->add_option("--codec", codec, "Video codec: h264 (default) or hevc")->type_name("CODEC");
+  init->add_option("--fps", fps, "Frame rate: 24, 25, 30 (default), 50, 60, 24000/1001, 30000/1001, 60000/1001")
+      ->type_name("RATE");
+  init->add_option("--bframes", bframes, "Consecutive B-frames, 0 (default) to 4")->type_name("N");
+  init->add_option("--gop", gop, "Keyframe interval, e.g. 0.5s, 1s (default), 2s")->type_name("DURATION");
+  init->add_option("--container", container,
+                   "mp4 (default; AAC audio) or mov (.MOV files, PCM audio, as Novatek-based cameras)")
+      ->type_name("FORMAT");
 
   std::string start, duration, seed_s;
   bool interior = false, night = false, power_cut = false, clock_reset = false;
@@ -150,6 +161,18 @@ int main(int argc, char** argv) {
         if (!q) throw nex::UsageError("bad sos quota '" + sos_quota + "'");
         o.sos_quota = *q;
       }
+      // One line for a bad value: what was given and what is accepted.
+      auto bad = [](const std::string& opt, const std::string& v, const char* accepted) {
+        return nex::UsageError("bad " + opt + " '" + v + "': " + accepted);
+      };
+      if (!codec.empty() && !(o.format.codec = nex::parse_video_codec(codec)))
+        throw bad("--codec", codec, nex::kCodecHint);
+      if (!fps.empty() && !(o.format.fps = nex::parse_frame_rate(fps))) throw bad("--fps", fps, nex::kFpsHint);
+      if (!bframes.empty() && !(o.format.bframes = nex::parse_bframes(bframes)))
+        throw bad("--bframes", bframes, nex::kBframesHint);
+      if (!gop.empty() && !(o.format.gop_ms = nex::parse_gop(gop))) throw bad("--gop", gop, nex::kGopHint);
+      if (!container.empty() && !(o.format.container = nex::parse_container(container)))
+        throw bad("--container", container, nex::kContainerHint);
       nex::sim::init_card(o, inv.ctx);
       return 0;
     }

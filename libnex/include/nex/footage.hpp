@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nex/naming.hpp"
+#include "nex/recording_format.hpp"
 #include "nex/timeutil.hpp"
 
 namespace nex {
@@ -21,18 +22,34 @@ struct StreamProfile {
   bool night = false;
   int width = 1920;
   int height = 1080;
-  int fps = 30;
+  int fps = 30;                    // frame rate fps / fps_den (30000/1001: 29.97)
+  int fps_den = 1;
   int gop = 30;                    // frames between IDR frames
   int64_t video_bitrate = 8'000'000;
-  bool audio = false;              // AAC-LC 48 kHz mono
+  bool audio = false;              // mp4: AAC-LC 48 kHz mono; mov: PCM s16le ('sowt')
   int64_t audio_bitrate = 64'000;
   int64_t length_ms = 60'000;      // template length = one segment
+  VideoCodec codec = VideoCodec::H264;  // H.264 High (x264) or HEVC Main (x265, 'hvc1')
+  int bframes = 0;                 // consecutive B-frames (0: I and P only)
+  Container container = Container::Mp4;
 
-  std::string cache_key() const;   // stable file-name-safe key
+  FrameRate frame_rate() const { return {fps, fps_den}; }
+  // Frames in the template: those whose time k*fps_den/fps is below length_ms.
+  int64_t frame_count() const;
+  // Offset of frame k in ms, rounded down: what its burnt-in timecode says.
+  int64_t frame_ms(int64_t k) const;
+  // Stable file-name-safe key; the defaults' fields keep today's key.
+  std::string cache_key() const;
+  // The template's file name in the cache: key + ".mp4" or ".mov".
+  std::string template_name() const;
 };
 
 StreamProfile road_profile();
 StreamProfile interior_profile(bool night);
+// A camera's profile recorded in another format (camera.yaml's overrides):
+// codec, frame rate (the keyframe interval stays 1 s unless `gop_ms` is
+// given), B-frames, container.
+StreamProfile with_format(StreamProfile p, const RecordingFormat& f);
 
 // Where templates are kept: $NEX_CACHE_DIR, else $XDG_CACHE_HOME/nex, else
 // ~/.cache/nex.
@@ -52,12 +69,15 @@ struct SegmentMeta {
 };
 
 // Write the first `duration_ms` of the template (all of it when <= 0) to `out`
-// as a complete MP4 with the segment's metadata. Deterministic: the same
-// template and meta give the same bytes. Returns the file size. Throws IoError.
+// as a complete MP4 (a QuickTime MOV when the template is a .mov) with the
+// segment's metadata. With B-frames, video stops at the first frame in decode
+// order that lies past the end, so the segment stays decodable (it may lose
+// up to `bframes` frames before its end). Deterministic: the same template
+// and meta give the same bytes. Returns the file size. Throws IoError.
 uint64_t write_segment(const std::filesystem::path& tmpl, const std::filesystem::path& out,
                        int64_t duration_ms, const SegmentMeta& meta);
 
-// Emulate a power cut during recording: the file keeps `keep_fraction` of
+// Emulate a power cut during recording (MP4 or MOV): the file keeps `keep_fraction` of
 // its media data and loses its moov atom, with the mdat size left as 0 as a
 // camera leaves it before finalizing. Throws IoError.
 void cut_power(const std::filesystem::path& file, double keep_fraction);

@@ -11,6 +11,7 @@
 
 #include "nex/context.hpp"
 #include "nex/events.hpp"
+#include "nex/recording_format.hpp"
 #include "nex/timeutil.hpp"
 
 namespace nex::sim {
@@ -23,6 +24,7 @@ struct InitOptions {
   std::string firmware = "3.2.1";
   int utc_offset_min = 0;
   std::optional<uint64_t> sos_quota;
+  RecordingFormat format;      // how it records; unset fields: the model's defaults
 };
 void init_card(const InitOptions& o, const Context& ctx);
 

@@ -4,7 +4,10 @@
 // A segment is the template's first duration_ms, packets copied with their
 // timestamps untouched (every segment starts at 0, like the template): video
 // frames whose pts lies before the end, audio packets that start before it
-// (so the audio may run up to one AAC frame past the video).
+// (so the audio may run up to one AAC frame past the video). Each stream
+// ends at its first packet (in decode order) that lies past the end: with
+// B-frames that drops the B-frames before an anchor that is cut, as a
+// decodable prefix must. A .mov template gives a QuickTime MOV segment.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,7 +46,9 @@ uint64_t write_segment(const fs::path& tmpl, const fs::path& out, int64_t durati
   media::InputFormatPtr in = media::open_input(tmpl, /*probe=*/false);
 
   AVFormatContext* raw = nullptr;
-  media::check_av_io(avformat_alloc_output_context2(&raw, nullptr, "mp4", nullptr), "mp4 muxer");
+  const bool mov = tmpl.extension() == ".mov";
+  media::check_av_io(avformat_alloc_output_context2(&raw, nullptr, mov ? "mov" : "mp4", nullptr),
+                     mov ? "mov muxer" : "mp4 muxer");
   media::OutputFormatPtr oc(raw);
   oc->flags |= AVFMT_FLAG_BITEXACT;
 
@@ -60,6 +65,7 @@ uint64_t write_segment(const fs::path& tmpl, const fs::path& out, int64_t durati
     if (!st) throw IoError("out of memory");
     media::check_av_io(avcodec_parameters_copy(st->codecpar, ist->codecpar), "codec parameters");
     st->codecpar->codec_tag = 0;
+    if (ist->codecpar->codec_id == AV_CODEC_ID_HEVC) st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
     st->time_base = ist->time_base;
     st->avg_frame_rate = ist->avg_frame_rate;
     if (const AVDictionaryEntry* e = av_dict_get(ist->metadata, "language", nullptr, 0))
@@ -95,7 +101,7 @@ uint64_t write_segment(const fs::path& tmpl, const fs::path& out, int64_t durati
       if (ret == AVERROR_EOF) break;
       if (ret < 0) media::throw_av(ret, "read template " + tmpl.string());
       const int si = pkt->stream_index;
-      if (si < 0 || static_cast<size_t>(si) >= map.size() || map[si] < 0) {
+      if (si < 0 || static_cast<size_t>(si) >= map.size() || map[si] < 0 || done[si]) {
         av_packet_unref(pkt.get());
         continue;
       }

@@ -245,14 +245,14 @@ void VideoSynth::build_interior_background() {
     }
 }
 
-void VideoSynth::render(int64_t index, int fps, const Canvas& out) const {
+void VideoSynth::render(int64_t index, int fps, int fps_den, const Canvas& out) const {
   const int cw = (w_ + 1) / 2, ch = (h_ + 1) / 2;
   for (int y = 0; y < h_; ++y)
     std::memcpy(out.data[0] + static_cast<ptrdiff_t>(y) * out.linesize[0], bg_[0].data() + static_cast<size_t>(y) * w_, w_);
   for (int p = 1; p < 3; ++p)
     for (int y = 0; y < ch; ++y)
       std::memcpy(out.data[p] + static_cast<ptrdiff_t>(y) * out.linesize[p], bg_[p].data() + static_cast<size_t>(y) * cw, cw);
-  const double t = static_cast<double>(index) / std::max(1, fps);
+  const double t = static_cast<double>(index * std::max(1, fps_den)) / std::max(1, fps);
   if (camera_ == Camera::Road)
     draw_road_motion(t, out);
   else

@@ -48,7 +48,9 @@ class VideoSynth {
   VideoSynth(Camera camera, bool night, int width, int height);
   // Frame `index` at `fps` into `out` (same size as constructed). Does not
   // draw the timecode; the caller does.
-  void render(int64_t index, int fps, const Canvas& out) const;
+  void render(int64_t index, int fps, const Canvas& out) const { render(index, fps, 1, out); }
+  // The same at a rational rate fps / fps_den (frame `index` at index*fps_den/fps s).
+  void render(int64_t index, int fps, int fps_den, const Canvas& out) const;
 
  private:
   void build_road_background();

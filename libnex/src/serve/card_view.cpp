@@ -151,7 +151,8 @@ CameraInfo CardView::info() {
   for (const auto& f : s.files) {
     i.used += f.size;
     // The newest recording still being written is the active one.
-    if (!f.complete && f.path.find(".mp4.tmp-") != std::string::npos) i.active = f.path;
+    if (!f.complete && (f.path.find(".mp4.tmp-") != std::string::npos || f.path.find(".MOV.tmp-") != std::string::npos))
+      i.active = f.path;
   }
   i.recording = i.active.has_value();
   i.capacity = id_.capacity;

@@ -412,7 +412,7 @@ void CameraServer::start_recording(Impl& m) {
     bool any = false;
     std::error_code ec;
     for (fs::directory_iterator it(d.card / "drive", ec), end; !ec && it != end && !any; it.increment(ec))
-      any = it->path().extension() == ".mp4";
+      any = it->path().extension() == ".mp4" || it->path().extension() == ".MOV";
     if (!any) d.start = LocalTime{m.state.card.clock().ms / 1000 * 1000};
   }
   Context ctx = m.state.ctx;
