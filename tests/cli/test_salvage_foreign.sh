@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nexcut salvage on footage nex did not write (#12): cards made by the ffmpeg
 # command line (tests/harness/foreign_card.sh) with H.264 B-frames and
-# B-pyramid, H.264 open GOPs in MOV with PCM audio, HEVC Main (hvc1, CRA open
+# B-pyramid, H.264 open GOPs in MOV with PCM audio (sowt, and twos in 60 s
+# segments), HEVC Main (hvc1, CRA open
 # GOPs, 4 B-frames) and HEVC Main10 (hev1, MOV). A segment is power-cut the
 # way a camera leaves it (the file ends inside its mdat, no moov, mdat size
 # 0); salvage must recover every complete frame, each picture bit-identical
@@ -67,10 +68,11 @@ salvage_check() {
   local p=$1 f=$2 frac=$3 ref=${4:-} name src out
   name=$(basename "$f"); src="$p/drive/$name"
   mkdir -p "cut-$p"
-  cp "$src" "cut-$p/intact-$name"
+  cp "$cache/$p/drive/$name" "cut-$p/intact-$name"
+  cp "$cache/$p/drive/$name" "$src"
   power_cut "$src" "$frac"
   ffprobe -v error "$src" >/dev/null 2>&1 && fail "$p: $name still plays after the power cut"
-  out="salvaged-$p-${name%.*}.${name##*.}"
+  out="salvaged-$p-${name%.*}-$frac.${name##*.}"
   local args=("$src" -o "$out" --format json)
   [ "$ref" = --reference ] && args+=(--reference "$(ls "$p"/drive/*"${name: -6}" | grep -v "$name" | head -1)")
   expect_exit 0 nexcut salvage "${args[@]}"
@@ -88,20 +90,22 @@ salvage_check() {
   echo "$p $name @$frac: $(cat cmp.out) codec=$(jq -r .codec <<<"$rep") keyframes=$(jq -r .keyframes <<<"$rep")"
 }
 
-for p in ${NEX_SALVAGE_PROFILES:-h264-high-b3 h264-main-b1-open hevc-main hevc-main10}; do
+for p in ${NEX_SALVAGE_PROFILES:-h264-high-b3 h264-main-b1-open h264-main-60s hevc-main hevc-main10}; do
   echo "--- $p"
   card_for "$p"
   # the second segment of each camera: the first one stays as the reference
-  for f in "$p"/drive/*_081220_*; do
+  # (NEX_SALVAGE_FRACTIONS="0.1 0.5 ..." cuts at other places too)
+  for f in $(for t in 1 2; do ls "$p"/drive/*_"$t".* 2>/dev/null | sed -n 2p; done); do
     case $p in
-      h264-high-b3) salvage_check "$p" "$f" 0.7 ;;            # default reference (found beside it)
-      h264-main-b1-open) salvage_check "$p" "$f" 0.55 --reference ;;
-      *) salvage_check "$p" "$f" 0.7 ;;
+      h264-main-b1-open) fr=0.55 ref=--reference ;;  # and the others find their reference beside them
+      h264-main-60s) fr=0.3 ref= ;;  # big-endian PCM (twos) that reads as NAL units: told apart by what follows
+      *) fr=0.7 ref= ;;
     esac
+    for frac in ${NEX_SALVAGE_FRACTIONS:-$fr}; do salvage_check "$p" "$f" "$frac" $ref; done
   done
   # a MOV with PCM audio cannot be written as MP4: one line, exit 1, nothing left
   if [ "$p" = h264-main-b1-open ]; then
-    f=$p/drive/20261120_081240_2.MOV
+    f=$(ls "$p"/drive/*_2.MOV | sed -n 3p)
     power_cut "$f" 0.4
     expect_exit 1 nexcut salvage "$f" -o pcm.mp4
     assert_contains "$WORK/err" "PCM"

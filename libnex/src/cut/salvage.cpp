@@ -179,7 +179,8 @@ Reference load_reference(const fs::path& file) {
       max_sample = std::max<size_t>(max_sample, static_cast<size_t>(e->size));
       entries.push_back({e->pos, e->size, false});
     }
-  r.info.max_nal = std::max<size_t>(4 * max_sample, 2u << 20);
+  // 4x the reference's largest sample (a busier scene, a higher bitrate)
+  r.info.max_nal = std::max<size_t>(4 * max_sample, 256u << 10);
   r.make = in->make;
   r.model = in->model;
   if (in->a >= 0) {

@@ -63,7 +63,11 @@ class Walker {
       if ((++steps & 255) == 0) ctx_.check_interrupt();
       size_t end = 0;
       bool key = false;
-      const int v = video_au(p, &end, &key);
+      int v = video_au(p, &end, &key);
+      // Audio that happens to look like a NAL unit (PCM near silence reads
+      // as a small length) is told apart by what follows: a real access
+      // unit ends where the next sample starts.
+      if (v > 0 && !follows_well(end, 1)) v = 0;
       if (v > 0) {
         w.video.push_back({p, end - p, key});
         // parameter sets in the stream (avc3/hev1) name PPS ids slices may use
@@ -84,7 +88,7 @@ class Walker {
         if (a < 0) break;  // torn audio frame at the end
       } else if (info_.audio == AudioKind::Pcm) {
         size_t len = 0;
-        const int a = pcm_run(p, &len);
+        const int a = pcm_run(p, &len, 1);
         if (a != 0 && len > 0) w.audio.push_back({p, len, true});
         if (a > 0) {
           p += len;
@@ -106,6 +110,20 @@ class Walker {
   }
 
  private:
+  // Whether a sample can start at q: the end, an access unit (or one torn
+  // by the end), an AAC frame, or a PCM run.
+  // `depth` bounds the look-ahead (a PCM run is itself checked by what
+  // follows it).
+  bool follows_well(size_t q, int depth) {
+    if (q >= n_) return true;
+    size_t end = 0, len = 0;
+    bool key = false;
+    if (video_au(q, &end, &key) != 0) return true;
+    if (info_.audio == AudioKind::Aac) return aac_frame(q, &len) != 0;
+    if (info_.audio == AudioKind::Pcm) return pcm_run(q, &len, depth) != 0;
+    return false;
+  }
+
   // A parameter set: remember the ids slices may name.
   void learn(std::span<const uint8_t> nal) {
     if (hevc_) {
@@ -289,15 +307,22 @@ class Walker {
 
   // A PCM run at p. 1: *len bytes up to the next access unit (or exactly the
   // end); -1: a run torn by the end (*len: its whole sample frames); 0: none.
-  int pcm_run(size_t p, size_t* len) const {
+  // The access unit after a PCM run must itself be followed by a sample
+  // (`depth` more levels deep; at 0 only the reference's run lengths are
+  // tried): PCM near silence can pass for a NAL unit.
+  int pcm_run(size_t p, size_t* len, int depth) {
     const size_t block = info_.pcm_block;
     if (block == 0 || max_run_ == 0) return 0;
     size_t end = 0;
     bool key = false;
+    auto au_after = [&](size_t l) {
+      return p + l == n_ ||
+             (p + l < n_ && video_au(p + l, &end, &key) > 0 && (depth <= 0 || follows_well(end, depth - 1)));
+    };
     // The reference's run lengths first (the camera writes the same chunks),
     // then any block boundary up to twice the longest.
     for (size_t l : info_.pcm_runs) {
-      if (p + l == n_ || (p + l < n_ && video_au(p + l, &end, &key) > 0)) {
+      if (au_after(l)) {
         *len = l;
         return 1;
       }
@@ -308,8 +333,9 @@ class Walker {
         return 1;
       }
     }
-    for (size_t l = block; l <= 2 * max_run_ && p + l <= n_; l += block) {
-      if (p + l == n_ || video_au(p + l, &end, &key) > 0) {
+    // (not in a look-ahead: so many places would let noise pass)
+    for (size_t l = block; depth > 0 && l <= 2 * max_run_ && p + l <= n_; l += block) {
+      if (au_after(l)) {
         *len = l;
         return 1;
       }
