@@ -69,14 +69,14 @@ int main(int argc, char** argv) {
   // Emulate another camera's recording format (default: the model's, H.264
   // 30 fps, no B-frames, an IDR every second, MP4 with AAC).
   std::string codec, fps, bframes, gop, container;
-  init->add_option("--codec", codec, "Video codec: h264 (default) or hevc")->type_name("CODEC");
-  init->add_option("--fps", fps, "Frame rate: 24, 25, 30 (default), 50, 60, 24000/1001, 30000/1001, 60000/1001")
-      ->type_name("RATE");
-  init->add_option("--bframes", bframes, "Consecutive B-frames, 0 (default) to 4")->type_name("N");
+  init->add_option("--codec", codec, "Video codec (default h264; hevc: x265, hvc1)")->type_name("CODEC:{h264,hevc}");
+  init->add_option("--fps", fps, "Frame rate (default 30; 30000/1001 or 29.97 for NTSC)")
+      ->type_name("RATE:{24,25,30,50,60,24000/1001,30000/1001,60000/1001}");
+  init->add_option("--bframes", bframes, "Consecutive B-frames (default 0)")->type_name("N:{0,1,2,3,4}");
   init->add_option("--gop", gop, "Keyframe interval, e.g. 0.5s, 1s (default), 2s")->type_name("DURATION");
   init->add_option("--container", container,
-                   "mp4 (default; AAC audio) or mov (.MOV files, PCM audio, as Novatek-based cameras)")
-      ->type_name("FORMAT");
+                   "Container (default mp4 with AAC; mov: .MOV files with PCM audio, as Novatek-based cameras)")
+      ->type_name("FORMAT:{mp4,mov}");
 
   std::string start, duration, seed_s;
   bool interior = false, night = false, power_cut = false, clock_reset = false;
