@@ -49,11 +49,17 @@ exact() {
 }
 
 declare -A CODEC=([h264-high-b3]=h264 [h264-main-b1-open]=h264 [h264-baseline-25]=h264 [h264-high-60]=h264
-  [hevc-main]=hevc [hevc-main10]=hevc [h264-vfr]=h264 [h264-main-60s]=h264)
+  [hevc-main]=hevc [hevc-main10]=hevc [h264-vfr]=h264 [h264-main-60s]=h264
+  [h264-b2-180s]=h264 [hevc-180s]=hevc [h264-5b]=h264 [hevc-5b]=hevc)
 declare -A FPS=([h264-high-b3]=30 [h264-main-b1-open]=29.97 [h264-baseline-25]=25 [h264-high-60]=60
-  [hevc-main]=30 [hevc-main10]=25 [h264-vfr]=any [h264-main-60s]=30)
+  [hevc-main]=30 [hevc-main10]=25 [h264-vfr]=any [h264-main-60s]=30
+  [h264-b2-180s]=30 [hevc-180s]=25 [h264-5b]=29.97 [hevc-5b]=30)
 declare -A SEGS=([h264-high-b3]=3 [h264-main-b1-open]=3 [h264-baseline-25]=3 [h264-high-60]=2
-  [hevc-main]=3 [hevc-main10]=2 [h264-vfr]=2 [h264-main-60s]=2)
+  [hevc-main]=3 [hevc-main10]=2 [h264-vfr]=2 [h264-main-60s]=2
+  [h264-b2-180s]=2 [hevc-180s]=2 [h264-5b]=6 [hevc-5b]=6)
+declare -A SEGLEN=([h264-main-60s]=60 [h264-b2-180s]=180 [hevc-180s]=180 [h264-5b]=10 [hevc-5b]=10)
+# at SECONDS: the camera time SECONDS after 08:12:00 (HH:MM:SS.f)
+at() { date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + ${1%.*} ))" +%H:%M:%S.${1#*.}; }
 
 # NEX_FOREIGN_PROFILES="a b" runs only those (test_foreign_more.sh runs the
 # other half, so that ctest spreads them over two cores); NEX_FOREIGN_BAD=0
@@ -79,11 +85,11 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
   [ -z "$other" ] || fail "$p: nexls --check reports $other"
 
   # exact: inside one segment, across one boundary, across every boundary
+  seglen=${SEGLEN[$p]:-20}
   exact "$p" road 08:12:03.3 08:12:09.1 "$p-in.mp4"
-  exact "$p" road 08:12:12.4 08:12:27.9 "$p-one.mp4"
-  seglen=20; [[ $p == *60s ]] && seglen=60
+  exact "$p" road "$(at $((seglen - 8)).4)" "$(at $((seglen + 7)).9)" "$p-one.mp4"
   last=$(( ${SEGS[$p]} * seglen ))
-  to=$(date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + last - 1 ))" +%H:%M:%S).3
+  to=$(at $((last - 1)).3)
   if [ "$interior" = 1 ]; then
     exact "$p" road 08:12:05.55 "$to" "$p-all.mp4"
     exact "$p" interior 08:12:05.55 "$to" "$p-all-i.mp4"

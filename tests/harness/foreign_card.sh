@@ -24,6 +24,10 @@ declare -A P=(
   [hevc-main]="hevc 30 4 1 1 mp4 aac 20 3 hvc1"
   [hevc-main10]="hevc 25 2 2 0 MOV none 20 2 hev1"
   [h264-vfr]="h264 vfr 2 2 0 mp4 aac 20 2 -"
+  [h264-b2-180s]="h264 30 2 2 0 mp4 aac 180 2 pyramid"
+  [hevc-180s]="hevc 25 3 2 1 MOV none 180 2 hvc1"
+  [h264-5b]="h264 30000/1001 3 1 1 mov sowt 10 6 pyramid"
+  [hevc-5b]="hevc 30 2 1 1 mp4 none 10 6 hev1"
 )
 spec=${P[$profile]:-}
 [ -n "$spec" ] || { echo "foreign_card.sh: unknown profile $profile" >&2; exit 2; }

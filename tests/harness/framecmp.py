@@ -8,8 +8,10 @@ segment's name + the frame's presentation time) lies in [FROM, TO) are
 selected, and every clip frame is compared with the source frame at the same
 position:
 
-- PSNR >= 35 dB against it (on a 128x72 grey thumbnail), and at least 1 dB
-  higher than against either neighbour (an off-by-one fails);
+- PSNR >= 35 dB against it (on a 128x72 grey thumbnail), and at least
+  0.5 dB higher than against either neighbour (an off-by-one makes it lower;
+  on a thumbnail, slow parts of the picture leave consecutive frames of
+  29.97 fps footage under 1 dB apart at ~50 dB);
 - at least N frames (--copied) bit-identical to the source's decoded frames
   (full-size MD5 of the decoded picture): the stream-copied ones.
 
@@ -121,7 +123,7 @@ def main():
         if nb and not np.array_equal(src_thumbs[i], src_thumbs[i - 1 if i > 0 else i + 1]):
             gap = p - max(nb)
             worst_gap = min(worst_gap, gap)
-            if gap < 1:
+            if gap < 0.5:
                 sys.exit("framecmp: clip frame %d: %.1f dB against its source frame, %.1f against a neighbour"
                          % (i, p, max(nb)))
         if c_sums[i] == src_sums[i]:

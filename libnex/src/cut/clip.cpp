@@ -672,6 +672,18 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   }
   Piece& p0 = plan.pieces.front();
   if (mode == Mode::Copy) {
+    // H.264: a copy that starts at an open-GOP I-frame leaves out pictures
+    // that the ones after it still name (x264's B-pyramid marks them unused:
+    // decoders report "mmco: unref short failure"). It starts at the IDR
+    // before it when the file has one.
+    size_t k = p0.first;
+    while (k > 0 && !(p0.in->frames[k].key && p0.in->joinable_at(k))) --k;
+    if (k < p0.first && p0.in->frames[k].key && p0.in->joinable_at(k)) {
+      p0.first = k;
+      plan.layout();
+    }
+  }
+  if (mode == Mode::Copy) {
     const LocalTime k = p0.in->time_of(p0.in->frames[p0.first].ts);
     if (k < from)
       ctx.log->warn("--copy: the clip starts at the keyframe at {}, {:.3f} s before {} (--exact cuts to the frame)",
