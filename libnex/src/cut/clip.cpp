@@ -382,12 +382,11 @@ class Rejoin {
     // (diamond, sub-pixel level 1, no lookahead or macroblock tree): none of
     // these is in the SPS/PPS, and at the camera's bitrate the pictures come
     // out as close to the source (46.5 dB on the bench's 720p x264 footage,
-    // as with the camera's own search) in two thirds of the time. Two slice threads,
-    // always two: slices are coded the same on any machine (frame threads
-    // are not).
+    // as with the camera's own search) in two thirds of the time.
+    int subme = 1;  // (never more than the camera's own: nexsim's footage is subme 0)
+    if (auto it = x264.find("subme"); it != x264.end()) subme = std::clamp(std::atoi(it->second.c_str()), 0, 1);
     s_.params += std::string(s_.params.empty() ? "" : ":") +
-                 "bframes=0:open-gop=0:me=dia:subme=1:no-mbtree=1:rc-lookahead=0:sliced-threads=1";
-    s_.threads = 2;
+                 "bframes=0:open-gop=0:me=dia:subme=" + std::to_string(subme) + ":no-mbtree=1:rc-lookahead=0";
     if (s_.bitrate <= 0) s_.crf = 18;
     media::CodecContextPtr enc = open_x264(s_);
     std::vector<h::Bytes> esps, epps;
