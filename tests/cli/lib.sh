@@ -32,3 +32,22 @@ wait_for() {
     sleep 0.1
   done
 }
+# foreign_card PROFILE: the card tests/harness/foreign_card.sh makes for
+# PROFILE (footage made by the ffmpeg command line, not by nex), copied to
+# ./PROFILE. The cards are made once and kept in $FOREIGN_CACHE (under
+# $NEX_CACHE_DIR, named by the generator's own hash: a change to it makes
+# new ones); the copy keeps nexls --check from meeting the cache marker and
+# any tool from writing to the cache.
+foreign_card() {
+  local p=$1 harness="$NEX_SOURCE_DIR/tests/harness"
+  FOREIGN_CACHE="$NEX_CACHE_DIR/foreign-$(sha256sum "$harness/foreign_card.sh" | cut -c1-12)"
+  mkdir -p "$FOREIGN_CACHE"
+  if [ ! -f "$FOREIGN_CACHE/$p/.done" ]; then
+    rm -rf "$FOREIGN_CACHE/$p.tmp.$$"
+    bash "$harness/foreign_card.sh" "$p" "$FOREIGN_CACHE/$p.tmp.$$" >/dev/null || fail "cannot make the $p card"
+    touch "$FOREIGN_CACHE/$p.tmp.$$/.done"
+    # (a parallel run may have made it first)
+    mv -T "$FOREIGN_CACHE/$p.tmp.$$" "$FOREIGN_CACHE/$p" 2>/dev/null || rm -rf "$FOREIGN_CACHE/$p.tmp.$$"
+  fi
+  rm -rf "$p"; cp -r "$FOREIGN_CACHE/$p" "$p"; rm -f "$p/.done"
+}

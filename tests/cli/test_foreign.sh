@@ -18,21 +18,6 @@ gst-inspect-1.0 avdec_h265 >/dev/null 2>&1 || { echo "gstreamer1.0-libav missing
 harness="$NEX_SOURCE_DIR/tests/harness"
 cmp_frames() { /usr/bin/python3 "$harness/framecmp.py" "$@" > cmp.out || fail "framecmp $*"; }
 
-# Cards are cached by the generator's own hash: a change to it makes new ones.
-cache="$NEX_CACHE_DIR/foreign-$(sha256sum "$harness/foreign_card.sh" | cut -c1-12)"
-mkdir -p "$cache"
-card_for() {
-  local p=$1
-  if [ ! -f "$cache/$p/.done" ]; then
-    rm -rf "$cache/$p.tmp.$$"
-    bash "$harness/foreign_card.sh" "$p" "$cache/$p.tmp.$$" >/dev/null || fail "cannot make the $p card"
-    touch "$cache/$p.tmp.$$/.done"
-    mv -T "$cache/$p.tmp.$$" "$cache/$p" 2>/dev/null || rm -rf "$cache/$p.tmp.$$"  # a parallel run made it first
-  fi
-  # a copy: nexls --check must not meet the cache marker, and nothing may write to the cache
-  rm -rf "$p"; cp -r "$cache/$p" "$p"; rm -f "$p/.done"
-}
-
 clean() {
   ffmpeg -v error -i "$1" -f null - 2>dec.err
   [ ! -s dec.err ] || { cat dec.err; fail "ffmpeg cannot decode $1 cleanly"; }
@@ -66,7 +51,7 @@ at() { date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + ${1%.*} ))" +%H:
 # leaves the bad-input part out.
 for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60}; do
   echo "--- $p"
-  card_for "$p"
+  foreign_card "$p"
   interior=0; ls "$p"/drive/*_2.* >/dev/null 2>&1 && interior=1
 
   # nexls: every segment, its real codec and frame rate; one drive; nothing wrong but missing sidecars
@@ -139,11 +124,11 @@ done
 
 if [ "${NEX_FOREIGN_BAD:-1}" = 0 ]; then echo "foreign footage: ok"; exit 0; fi
 # --- bad input: one error line naming the file, exit 1, nothing left behind
-card_for h264-high-b3
+foreign_card h264-high-b3
 mkdir -p mixed/drive; cp h264-high-b3/camera.yaml mixed/
 cp h264-high-b3/drive/20261120_081200_1.mp4 mixed/drive/
 # the next segment from another camera: HEVC
-card_for hevc-main
+foreign_card hevc-main
 cp hevc-main/drive/20261120_081220_1.mp4 mixed/drive/
 expect_exit 0 nexcut mixed --from 08:12:15 --to 08:12:25 -o mixed.mp4 --format json
 # a codec change at a boundary: the clip is made by re-encoding (a warning says why)

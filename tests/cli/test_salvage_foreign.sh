@@ -17,19 +17,6 @@ harness="$NEX_SOURCE_DIR/tests/harness"
 gst=(); command -v gst-launch-1.0 >/dev/null && gst-inspect-1.0 avdec_h265 >/dev/null 2>&1 && gst=(--gst)
 [ ${#gst[@]} -gt 0 ] || echo "note: GStreamer (gstreamer1.0-libav) missing: its check is skipped" >&2
 
-cache="$NEX_CACHE_DIR/foreign-$(sha256sum "$harness/foreign_card.sh" | cut -c1-12)"
-mkdir -p "$cache"
-card_for() {
-  local p=$1
-  if [ ! -f "$cache/$p/.done" ]; then
-    rm -rf "$cache/$p.tmp.$$"
-    bash "$harness/foreign_card.sh" "$p" "$cache/$p.tmp.$$" >/dev/null || fail "cannot make the $p card"
-    touch "$cache/$p.tmp.$$/.done"
-    mv -T "$cache/$p.tmp.$$" "$cache/$p" 2>/dev/null || rm -rf "$cache/$p.tmp.$$"  # a parallel run made it first
-  fi
-  rm -rf "$p"; cp -r "$cache/$p" "$p"; rm -f "$p/.done"
-}
-
 # power_cut FILE FRACTION: what a power loss leaves: the file ends FRACTION
 # into its mdat payload, the moov (written last) is gone, the mdat's size
 # field still 0 as the muxer wrote it at the start.
@@ -68,8 +55,8 @@ salvage_check() {
   local p=$1 f=$2 frac=$3 ref=${4:-} name src out
   name=$(basename "$f"); src="$p/drive/$name"
   mkdir -p "cut-$p"
-  cp "$cache/$p/drive/$name" "cut-$p/intact-$name"
-  cp "$cache/$p/drive/$name" "$src"
+  cp "$FOREIGN_CACHE/$p/drive/$name" "cut-$p/intact-$name"
+  cp "$FOREIGN_CACHE/$p/drive/$name" "$src"
   power_cut "$src" "$frac"
   ffprobe -v error "$src" >/dev/null 2>&1 && fail "$p: $name still plays after the power cut"
   out="salvaged-$p-${name%.*}-$frac.${name##*.}"
@@ -92,7 +79,7 @@ salvage_check() {
 
 for p in ${NEX_SALVAGE_PROFILES:-h264-high-b3 h264-main-b1-open h264-main-60s hevc-main hevc-main10}; do
   echo "--- $p"
-  card_for "$p"
+  foreign_card "$p"
   # the second segment of each camera: the first one stays as the reference
   # (NEX_SALVAGE_FRACTIONS="0.1 0.5 ..." cuts at other places too)
   for f in $(for t in 1 2; do ls "$p"/drive/*_"$t".* 2>/dev/null | sed -n 2p; done); do
