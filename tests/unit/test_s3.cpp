@@ -392,7 +392,7 @@ TEST_CASE("s3: request forms: ?uploads=, sorted and escaped queries", "[s3]") {
   Client c(fake_config(server));
   TempDir tmp;
   spit(tmp.path / "p", "part one");
-  std::string id = c.create_multipart_upload("b", "k~1", {{{"sha256", "abc"}}, "video/mp4", {}});
+  std::string id = c.create_multipart_upload("b", "k~1", {{{"sha256", "abc"}}, "video/mp4", {}, {}});
   CHECK(id == "u/1+2");
   CHECK(c.upload_part("b", "k~1", id, 1, {tmp.path / "p"}) == "p1");
   CHECK(c.complete_multipart_upload("b", "k~1", id, {{1, "p1"}}) == "");
@@ -1039,4 +1039,33 @@ TEST_CASE("s3 live: 64 MiB multipart upload throughput", "[.][s3-bench]") {
     REQUIRE(info);
     CHECK(info->size == total);
   }
+}
+
+TEST_CASE("s3: a storage class goes as a signed x-amz-storage-class on PUT and CreateMultipartUpload", "[s3]") {
+  FakeS3 server({{200, {"ETag: \"d41d8cd98f00b204e9800998ecf8427e\""}, ""},
+                 {200, {}, "<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>"},
+                 {200, {"ETag: \"p1\""}, ""},
+                 {200, {"ETag: \"d41d8cd98f00b204e9800998ecf8427e\"", "x-amz-storage-class: STANDARD_IA"}, ""}});
+  Client c(fake_config(server));
+  PutOptions po;
+  po.storage_class = "STANDARD_IA";
+  c.put_object("b", "k", std::string_view("abc"), po);
+  CHECK(c.create_multipart_upload("b", "m", po) == "u1");
+  CHECK(c.upload_part("b", "m", "u1", 1, std::string_view("part from memory")) == "p1");
+  auto info = c.head_object("b", "k");
+  REQUIRE(info);
+  CHECK(info->storage_class == "STANDARD_IA");
+  auto seen = server.seen();
+  REQUIRE(seen.size() == 4);
+  for (int i : {0, 1}) {
+    CHECK(seen[static_cast<size_t>(i)].headers.at("x-amz-storage-class") == "STANDARD_IA");
+    CHECK(seen[static_cast<size_t>(i)].headers.at("authorization").find("x-amz-storage-class") != std::string::npos);
+  }
+  CHECK(seen[2].headers.count("x-amz-storage-class") == 0);
+  CHECK(seen[2].body == "part from memory");
+  po.storage_class = "standard ia";
+  CHECK_THROWS_AS(c.put_object("b", "k", std::string_view("abc"), po), nex::UsageError);
+  CHECK(valid_storage_class("GLACIER_IR"));
+  CHECK_FALSE(valid_storage_class(""));
+  CHECK_FALSE(valid_storage_class("glacier"));
 }

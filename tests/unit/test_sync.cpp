@@ -351,3 +351,24 @@ TEST_CASE("sync: a card into a local folder, then nothing to do", "[sync]") {
   CHECK(ev_rows.rows()[0]["id"] == ev);
   CHECK(ev_rows.rows()[0]["starred"] == false);
 }
+
+TEST_CASE("sync: --storage-class per item kind", "[sync]") {
+  StorageClasses sc;
+  parse_storage_classes("STANDARD_IA", sc);
+  CHECK(sc.of(ItemKind::Event) == "STANDARD_IA");
+  CHECK(sc.of(ItemKind::Drive) == "STANDARD_IA");
+  parse_storage_classes("events=STANDARD,clips=GLACIER_IR", sc);
+  CHECK(sc.of(ItemKind::Event) == "STANDARD");
+  CHECK(sc.of(ItemKind::Parking) == "STANDARD");
+  CHECK(sc.of(ItemKind::Clip) == "GLACIER_IR");
+  CHECK(sc.of(ItemKind::Drive) == "STANDARD_IA");
+  StorageClasses none;
+  CHECK_FALSE(none.any());
+  CHECK(none.of(ItemKind::Drive).empty());
+  for (const char* bad : {"", "standard_ia", "drives=", "drives=STANDARD,", "footage=STANDARD", "drives:STANDARD_IA",
+                          "events=STANDARD,bogus"}) {
+    StorageClasses s = sc;
+    CHECK_THROWS_AS(parse_storage_classes(bad, s), nex::UsageError);
+    CHECK(s.of(ItemKind::Clip) == "GLACIER_IR");  // untouched
+  }
+}

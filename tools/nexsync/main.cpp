@@ -97,6 +97,12 @@ int main(int argc, char** argv) {
       ->group("Transfer");
   app.add_option("--retries", retries_s, "Attempts per request (default 5)")->type_name("N")
       ->group("Transfer");
+  std::vector<std::string> storage_classes;
+  app.add_option("--storage-class", storage_classes,
+                 "S3 storage class of the footage: CLASS, or per kind: drives=STANDARD_IA,events=STANDARD\n"
+                 "(kinds events, clips, drives; repeatable; manifests keep the bucket's default)")
+      ->type_name("SPEC")
+      ->group("Transfer");
   auto* md5_flag = app.add_flag("--content-md5,!--no-content-md5", content_md5,
                                 "S3: the server checks each PUT and part by Content-MD5 (default) or, with\n"
                                 "--no-content-md5, by the signed SHA-256 of its payload")
@@ -259,6 +265,9 @@ int main(int argc, char** argv) {
     }
     o.content_md5 = md5_flag->count() > 0 ? content_md5
                                            : nex::resolve(std::nullopt, nullptr, cfg, "nexsync.content_md5", "true") != "false";
+    if (auto sc = nex::resolve(std::nullopt, nullptr, cfg, "nexsync.storage_class", ""); !sc.empty())
+      nex::sync::parse_storage_classes(sc, o.storage_class);
+    for (const auto& sc : storage_classes) nex::sync::parse_storage_classes(sc, o.storage_class);
     if (nex::sync::is_s3_url(o.destination)) o.s3 = nex::sync::s3_config(cfg, inv.ctx);
 
     const bool show_all = all || dry_run;

@@ -114,6 +114,7 @@ struct ObjectInfo {
   std::string last_modified;
   std::string content_type;  // head/get only
   Metadata metadata;         // head/get only
+  std::string storage_class;  // x-amz-storage-class / <StorageClass>; "" when the server sends none (STANDARD)
 };
 
 struct ListPage {
@@ -161,7 +162,13 @@ struct PutOptions {
   Metadata metadata;         // sent as x-amz-meta-*; names [a-z0-9-_], printable ASCII values
   std::string content_type;  // optional
   std::optional<Digests> digests;  // precomputed digests of the body (skips a read pass)
+  // x-amz-storage-class ("STANDARD_IA", ...; "" = the bucket's default). A
+  // class the server does not know is refused (400 InvalidArgument/InvalidStorageClass).
+  std::string storage_class;
 };
+// A storage class name as S3 spells them: 1..64 of [A-Z0-9_-] (radosgw
+// allows custom classes, so any such name passes; the server decides).
+bool valid_storage_class(std::string_view s) noexcept;
 
 struct ErrorDocument {
   std::string code;
@@ -228,6 +235,10 @@ class Client {
   // Returns the part's ETag. Parts but the last must be >= 5 MiB.
   std::string upload_part(std::string_view bucket, std::string_view key,
                           std::string_view upload_id, int part_number, const FileSlice& body,
+                          const std::optional<Digests>& digests = std::nullopt);
+  // A part from memory (a part encrypted on the fly).
+  std::string upload_part(std::string_view bucket, std::string_view key,
+                          std::string_view upload_id, int part_number, std::string_view data,
                           const std::optional<Digests>& digests = std::nullopt);
   // Returns the ETag the server gave (may be empty: radosgw; HEAD has it).
   std::string complete_multipart_upload(std::string_view bucket, std::string_view key,

@@ -64,6 +64,19 @@ struct ClipRequest {
 };
 ClipRequest parse_clip_request(std::string_view spec);  // throws UsageError
 
+// --storage-class: the S3 storage class of each kind of item's files.
+// Manifests stay in the bucket's default class (every listing reads them).
+struct StorageClasses {
+  std::string events;  // events/: drive events and parking incidents
+  std::string clips;   // clips/
+  std::string drives;  // drives/ and footage/: continuous footage
+  const std::string& of(ItemKind k) const;
+  bool any() const { return !events.empty() || !clips.empty() || !drives.empty(); }
+};
+// "CLASS" (every kind) or "KIND=CLASS[,KIND=CLASS...]" with KIND events,
+// clips or drives, applied over `into` (later wins). Throws UsageError.
+void parse_storage_classes(std::string_view spec, StorageClasses& into);
+
 struct SyncOptions {
   std::filesystem::path card;
   std::string destination;                  // s3://bucket/prefix or a folder
@@ -85,6 +98,7 @@ struct SyncOptions {
   // and what buckets with Object Lock demand), on top of the signed payload
   // SHA-256 (x-amz-content-sha256) the server checks anyway.
   bool content_md5 = true;
+  StorageClasses storage_class;             // S3 only; "" = the bucket's default
   std::filesystem::path work_dir;           // journal, state, cut clips; "" = default
   bool watch = false;
   std::optional<s3::Config> s3;             // default: from environment and config

@@ -100,6 +100,7 @@ ListPage parse_list_objects_v2(std::string_view text) {
       o.size = size_of(e, "Size");
       o.etag = detail::unquote(e.child_text("ETag"));
       o.last_modified = e.child_text("LastModified");
+      o.storage_class = e.child_text("StorageClass");
       page.objects.push_back(std::move(o));
     } else if (e.name == "CommonPrefixes") {
       page.common_prefixes.push_back(e.child_text("Prefix"));

@@ -393,6 +393,11 @@ std::optional<long long> clock_offset(const Response& r) {
   return static_cast<long long>(std::time(nullptr) - server);
 }
 
+void check_storage_class(const std::string& sc) {
+  if (!sc.empty() && !valid_storage_class(sc))
+    throw UsageError("bad S3 storage class '" + sanitize(sc, 64) + "'", "upper-case letters, digits, '_' or '-' (STANDARD_IA)");
+}
+
 void check_metadata(const Metadata& meta) {
   for (const auto& [name, value] : meta) {
     bool ok = !name.empty();
@@ -436,6 +441,13 @@ const char* to_string(Addressing a) noexcept {
     case Addressing::Path: return "path";
   }
   return "?";
+}
+
+bool valid_storage_class(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  return true;
 }
 
 bool dns_compatible_bucket(std::string_view b) noexcept {
@@ -825,6 +837,7 @@ struct Client::Impl {
     }
     for (const auto& [k, v] : r.headers)
       if (k.rfind("x-amz-meta-", 0) == 0) o.metadata[k.substr(11)] = v;
+    o.storage_class = r.header("x-amz-storage-class");
     return o;
   }
 
@@ -850,10 +863,30 @@ struct Client::Impl {
     }
   }
 
+  std::string part(std::string_view bucket, std::string_view key, std::string_view upload_id, int part_number,
+                   Source& src, const Digests& d) {
+    std::string op = "UPLOAD part " + std::to_string(part_number);
+    Call c;
+    c.op = op.c_str();
+    c.method = "PUT";
+    c.bucket = bucket;
+    c.key = key;
+    c.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", std::string(upload_id)}};
+    c.source = &src;
+    body_digests(c, d);
+    Response r = perform(c);
+    std::string etag = detail::unquote(r.header("etag"));
+    if (etag.empty())
+      throw Error(ErrorKind::Protocol, r.status, "",
+                  op + " " + target(c) + ": the answer carries no ETag");
+    return etag;
+  }
+
   std::string put(std::string_view bucket, std::string_view key, Source& src,
                   const Digests& d, const PutOptions& o) {
     check_names(bucket, key, true);
     check_metadata(o.metadata);
+    check_storage_class(o.storage_class);
     Call c;
     c.op = "PUT object";
     c.method = "PUT";
@@ -862,6 +895,7 @@ struct Client::Impl {
     c.source = &src;
     body_digests(c, d);
     if (!o.content_type.empty()) c.headers.emplace_back("Content-Type", o.content_type);
+    if (!o.storage_class.empty()) c.headers.emplace_back("x-amz-storage-class", o.storage_class);
     for (const auto& [k, v] : o.metadata) c.headers.emplace_back("x-amz-meta-" + k, v);
     Response r = perform(c);
     return detail::unquote(r.header("etag"));
@@ -1086,6 +1120,7 @@ std::string Client::create_multipart_upload(std::string_view bucket, std::string
                                             const PutOptions& options) {
   impl_->check_names(bucket, key, true);
   check_metadata(options.metadata);
+  check_storage_class(options.storage_class);
   Call c;
   c.op = "CREATE multipart upload";
   c.method = "POST";
@@ -1093,21 +1128,28 @@ std::string Client::create_multipart_upload(std::string_view bucket, std::string
   c.key = key;
   c.query = {{"uploads", ""}};
   if (!options.content_type.empty()) c.headers.emplace_back("Content-Type", options.content_type);
+  if (!options.storage_class.empty()) c.headers.emplace_back("x-amz-storage-class", options.storage_class);
   for (const auto& [k, v] : options.metadata) c.headers.emplace_back("x-amz-meta-" + k, v);
   Source empty;
   c.source = &empty;
   return parse_initiate_multipart_upload(impl_->perform(c).body);
 }
 
-std::string Client::upload_part(std::string_view bucket, std::string_view key,
-                                std::string_view upload_id, int part_number,
-                                const FileSlice& body, const std::optional<Digests>& digests) {
-  impl_->check_names(bucket, key, true);
+namespace {
+void check_part(std::string_view upload_id, int part_number) {
   // An empty uploadId turns the request into a plain PUT of the whole key.
   if (upload_id.empty()) throw UsageError("upload_part: empty multipart upload id");
   if (part_number < 1 || part_number > 10000)
     throw UsageError("upload_part: part number " + std::to_string(part_number) +
                      " is outside 1..10000");
+}
+}  // namespace
+
+std::string Client::upload_part(std::string_view bucket, std::string_view key,
+                                std::string_view upload_id, int part_number,
+                                const FileSlice& body, const std::optional<Digests>& digests) {
+  impl_->check_names(bucket, key, true);
+  check_part(upload_id, part_number);
   OpenSlice f;
   open_slice(body, f);
   Digests d = digests ? *digests : digest_open(f, impl_->cfg.content_md5, !impl_->cfg.content_md5);
@@ -1116,21 +1158,19 @@ std::string Client::upload_part(std::string_view bucket, std::string_view key,
   src.offset = f.offset;
   src.size = f.length;
   src.path = f.path;
-  std::string op = "UPLOAD part " + std::to_string(part_number);
-  Call c;
-  c.op = op.c_str();
-  c.method = "PUT";
-  c.bucket = bucket;
-  c.key = key;
-  c.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", std::string(upload_id)}};
-  c.source = &src;
-  impl_->body_digests(c, d);
-  Response r = impl_->perform(c);
-  std::string etag = detail::unquote(r.header("etag"));
-  if (etag.empty())
-    throw Error(ErrorKind::Protocol, r.status, "",
-                op + " " + impl_->target(c) + ": the answer carries no ETag");
-  return etag;
+  return impl_->part(bucket, key, upload_id, part_number, src, d);
+}
+
+std::string Client::upload_part(std::string_view bucket, std::string_view key,
+                                std::string_view upload_id, int part_number, std::string_view data,
+                                const std::optional<Digests>& digests) {
+  impl_->check_names(bucket, key, true);
+  check_part(upload_id, part_number);
+  Digests d = digests ? *digests : digest_memory(data, impl_->cfg.content_md5, !impl_->cfg.content_md5);
+  Source src;
+  src.mem = data.data();
+  src.size = data.size();
+  return impl_->part(bucket, key, upload_id, part_number, src, d);
 }
 
 std::string Client::complete_multipart_upload(std::string_view bucket, std::string_view key,

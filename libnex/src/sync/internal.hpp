@@ -212,6 +212,7 @@ struct UploadFile {
   std::string sha256;                 // required for S3; local computes it when empty
   std::vector<s3::Digests> part_digests;  // S3 multipart, optional
   std::string content_type;
+  std::string storage_class;  // S3: x-amz-storage-class ("" = the bucket's default)
 };
 
 struct UploadStats {

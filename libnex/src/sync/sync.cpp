@@ -911,6 +911,7 @@ struct Job {
             file_done(k, std::current_exception(), {});
             continue;
           }
+          if (dest->is_s3()) uf.storage_class = o.storage_class.of(fl->item.kind);
           // Already complete at the destination (a run that stopped before its manifest)?
           bool there;
           {

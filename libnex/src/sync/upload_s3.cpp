@@ -50,6 +50,22 @@ std::string multipart_etag(const std::map<int, std::string>& part_etags) {
   return sigv4::hex(md, len) + "-" + std::to_string(part_etags.size());
 }
 
+// A server that has no such storage class answers 400 InvalidArgument (radosgw)
+// or InvalidStorageClass (AWS): say which class, so the item's error is clear.
+template <typename F>
+auto with_class(const std::string& storage_class, F&& f) {
+  try {
+    return f();
+  } catch (const s3::Error& e) {
+    if (storage_class.empty() || e.kind() != s3::ErrorKind::Rejected ||
+        (e.code() != "InvalidArgument" && e.code() != "InvalidStorageClass"))
+      throw;
+    throw s3::Error(e.kind(), e.http_status(), e.code(),
+                    std::string(e.what()) + " (the server refuses storage class " + storage_class + ")",
+                    "check --storage-class (nexsync.storage_class) against the classes the bucket offers");
+  }
+}
+
 class S3Uploader final : public Uploader {
  public:
   S3Uploader(S3Access& dest, const fs::path& work, const UploadSettings& s, UploadStats& stats,
@@ -119,8 +135,11 @@ class S3Uploader final : public Uploader {
               s3::PutOptions po;
               po.metadata["sha256"] = file->sha256;
               po.content_type = file->content_type;
+              po.storage_class = file->storage_class;
               if (file->part_digests.size() == 1) po.digests = file->part_digests[0];
-              const std::string put = client(w).put_object(dest_.bucket(), key, s3::FileSlice{file->path, 0, file->size}, po);
+              const std::string put = with_class(file->storage_class, [&] {
+                return client(w).put_object(dest_.bucket(), key, s3::FileSlice{file->path, 0, file->size}, po);
+              });
               // A server whose ETag is the MD5 of the body (not one with SSE-KMS,
               // say) lets HEAD prove the object is the bytes sent, parts included.
               std::string want;
@@ -322,9 +341,11 @@ class S3Uploader final : public Uploader {
       s3::PutOptions po;
       po.metadata["sha256"] = st->f.sha256;
       po.content_type = st->f.content_type;
+      po.storage_class = st->f.storage_class;
       {
         std::lock_guard lock(dest_.control_mutex());
-        st->upload_id = dest_.control().create_multipart_upload(dest_.bucket(), key, po);
+        st->upload_id = with_class(st->f.storage_class,
+                                   [&] { return dest_.control().create_multipart_upload(dest_.bucket(), key, po); });
       }
       JournalUpload u;
       u.key = key;
