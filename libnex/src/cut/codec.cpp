@@ -1,5 +1,7 @@
 // Decoding, encoding, packet copying, the clip's audio and the MP4 writer.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +11,7 @@ extern "C" {
 #include <libavutil/opt.h>
 }
 
+#include "cut/h264.hpp"
 #include "cut/internal.hpp"
 #include "nex/error.hpp"
 
@@ -59,7 +62,18 @@ void FrameReader::start_range() {
   }
   feed_dec_ = in.frames[k].dec;
   last_dec_ = in.max_dec(r.from, r.to);
-  media::check_av(av_seek_frame(in.fmt.get(), in.v, in.frames[k].dts, AVSEEK_FLAG_BACKWARD),
+  // Pictures decoded only to reach the range (from the keyframe) that no
+  // other picture refers to are not fed at all: with B-frames, a good part of
+  // the GOP before a cut. HEVC only with one temporal sub-layer (hvcC), where
+  // a sub-layer non-reference picture is one for every picture.
+  const AVCodecParameters* cp = st->codecpar;
+  skip_nonref_ = 0;
+  if (!keys_only_ && in.reorder && in.nal_length_size > 0) {
+    if (cp->codec_id == AV_CODEC_ID_H264) skip_nonref_ = 1;
+    else if (cp->codec_id == AV_CODEC_ID_HEVC && cp->extradata_size > 22 && ((cp->extradata[21] >> 3) & 7) == 1)
+      skip_nonref_ = 2;
+  }
+  media::check_av(av_seek_frame(in.fmt.get(), in.v, in.seek_ts(k), AVSEEK_FLAG_BACKWARD),
                   in.file.string() + ": seek");
   started_ = true;
   flushing_ = false;
@@ -127,6 +141,11 @@ AVFrame* FrameReader::next(int64_t* out_ts, size_t* index) {
         av_packet_unref(pkt_.get());
         continue;
       }
+      if (skip_nonref_ && pkt_->pts != AV_NOPTS_VALUE && (pkt_->pts < lo || pkt_->pts > hi) &&
+          h264::non_reference({pkt_->data, static_cast<size_t>(pkt_->size)}, in.nal_length_size, skip_nonref_ == 2)) {
+        av_packet_unref(pkt_.get());
+        continue;
+      }
       break;
     }
     if (ret == AVERROR_EOF) {
@@ -153,7 +172,7 @@ void copy_packets(const std::vector<Range>& ranges, const Context& ctx, const st
     const FrameEntry& k = in.frames[r.from];
     const int64_t lo = k.ts, hi = in.frames[r.to].ts;
     const size_t last = in.max_dec(r.from, r.to);
-    media::check_av(av_seek_frame(in.fmt.get(), in.v, k.dts, AVSEEK_FLAG_BACKWARD), in.file.string() + ": seek");
+    media::check_av(av_seek_frame(in.fmt.get(), in.v, in.seek_ts(r.from), AVSEEK_FLAG_BACKWARD), in.file.string() + ": seek");
     size_t n = 0, d = k.dec;
     bool started = false;
     while (d <= last) {
@@ -562,6 +581,15 @@ void Muxer::write(AVPacket* pkt, int stream) {
   pkt->stream_index = stream;
   av_packet_rescale_ts(pkt, tb, oc_->streams[stream]->time_base);
   media::check_av_io(av_interleaved_write_frame(oc_.get(), pkt), "write " + out_.string());
+}
+
+void Muxer::writeback() {
+  if (!started_ || !oc_->pb) return;
+  avio_flush(oc_->pb);
+  const int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);  // (a hint: errors show at finish()'s fsync)
+  ::close(fd);
 }
 
 uint64_t Muxer::finish() {

@@ -105,6 +105,33 @@ std::optional<std::vector<std::span<const uint8_t>>> split_lengths(std::span<con
   return out;
 }
 
+bool non_reference(std::span<const uint8_t> sample, int length_size, bool hevc) {
+  if (length_size <= 0) return false;
+  const auto nals = split_lengths(sample, length_size);
+  if (!nals) return false;
+  bool slice = false;
+  for (auto n : *nals) {
+    if (hevc) {
+      if (n.size() < 2) return false;
+      const int t = hevc_nal_type(n);
+      if (t >= 32) {
+        if (t <= 34) return false;  // VPS, SPS, PPS
+        continue;
+      }
+      if (t > 14 || t % 2 != 0 || (n[1] & 7) != 1) return false;  // a reference picture, an IRAP, or tid > 0
+      slice = true;
+    } else {
+      const int t = nal_type(n);
+      if (t == 7 || t == 8 || t == 5 || t == 14 || t == 20) return false;
+      if (t >= 1 && t <= 4) {
+        if ((n[0] >> 5) & 3) return false;  // nal_ref_idc
+        slice = true;
+      }
+    }
+  }
+  return slice;
+}
+
 Bytes to_lengths(const std::vector<std::span<const uint8_t>>& nals, int ls, std::initializer_list<int> drop) {
   Bytes o;
   for (auto n : nals) {

@@ -98,6 +98,14 @@ struct HvcC {
 std::optional<HvcC> parse_hvcc(std::span<const uint8_t> data);
 inline int hevc_nal_type(std::span<const uint8_t> nal) { return nal.empty() ? -1 : (nal[0] >> 1) & 0x3F; }
 
+// A sample (length-prefixed NAL units) that no other picture refers to and
+// that carries no parameter set: H.264 slices with nal_ref_idc 0; HEVC
+// sub-layer non-reference slices (TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N,
+// RSV_VCL_N*) of temporal id 0, which no picture refers to when the stream
+// has one temporal sub-layer (the caller's to know). A decoder that is fed
+// only what a range needs may leave such a picture out when it is not shown.
+bool non_reference(std::span<const uint8_t> sample, int length_size, bool hevc);
+
 // seq_parameter_set_id of an SPS; {pps id, sps id} of a PPS.
 std::optional<unsigned> sps_id(std::span<const uint8_t> sps);
 std::optional<std::pair<unsigned, unsigned>> pps_ids(std::span<const uint8_t> pps);

@@ -82,6 +82,9 @@ struct Input {
 
   // Whether a copy may follow re-encoded pictures at display frame k.
   bool joinable_at(size_t k) const;
+  // The timestamp to pass to av_seek_frame (AVSEEK_FLAG_BACKWARD) so that
+  // reading starts at keyframe k (display index).
+  int64_t seek_ts(size_t k) const;
 
   AVStream* vst() const { return fmt->streams[v]; }
   int64_t end_ts(size_t i) const {
@@ -164,6 +167,7 @@ class FrameReader {
   const Context& ctx_;
   size_t cur_ = 0;
   bool started_ = false, flushing_ = false;
+  int skip_nonref_ = 0;  // 1 H.264, 2 HEVC: unshown non-reference pictures are not fed
   size_t feed_dec_ = 0, last_dec_ = 0;  // decode positions: next packet fed, last one needed
   media::CodecContextPtr dec_;
   media::PacketPtr pkt_;
@@ -244,6 +248,10 @@ class Muxer {
   // Audio waits in a queue and is interleaved with the video by time.
   void queue(std::vector<media::PacketPtr> pkts, int stream);
   uint64_t finish();
+  // Starts writing back to the disk what is written so far (it does not
+  // wait), so that finish()'s fsync has less left to wait for: called where
+  // the clip waits for work of its own (a re-encoded run on a worker).
+  void writeback();
   const fs::path& path() const { return out_; }
 
  private:

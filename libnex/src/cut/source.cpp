@@ -138,6 +138,24 @@ bool Input::joinable_at(size_t k) const {
   return e.joinable;
 }
 
+// FFmpeg's MP4 demuxer takes an HEVC seek time as a presentation time: it
+// does not land on a keyframe shown after that time (an open-GOP CRA is
+// decoded before its leading pictures, so its dts is earlier than its pts),
+// and asked for a CRA's dts it lands a whole GOP earlier, whose packets a
+// reader then decodes or skips for nothing. Asked for the CRA's pts it lands
+// on the CRA, unless another keyframe is decoded between the two times (then
+// the dts, as for every other codec).
+int64_t Input::seek_ts(size_t k) const {
+  const FrameEntry& e = frames[k];
+  if (vst()->codecpar->codec_id != AV_CODEC_ID_HEVC || e.ts <= e.dts) return e.dts;
+  for (size_t d = e.dec + 1; d < decode.size(); ++d) {
+    const FrameEntry& n = frames[decode[d]];
+    if (n.dts > e.ts) break;
+    if (n.key) return e.dts;
+  }
+  return e.ts;
+}
+
 std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
   auto in = std::make_unique<Input>();
   const fs::path& file = media.file;
