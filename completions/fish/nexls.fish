@@ -18,6 +18,7 @@ complete -c nexls -l kind -x -a 'hard-brake collision parking-impact parking-mot
 complete -c nexls -s o -l output -r -F -d 'Write the GPX here instead of stdout (the --report page: required)'
 complete -c nexls -l serial -r -F -d 'Backups: only these cameras (repeatable); reads only their part of the bucket'
 complete -c nexls -l profile -r -F -d 's3:// backups: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
+complete -c nexls -l encrypt -r -F -d 'Backups made with nexsync --encrypt: their key file (default: nexsync.encrypt)'
 complete -c nexls -s h -l help -d 'Print this help message and exit'
 complete -c nexls -l drives -d 'Drives (trips) with distance, events and score (default)'
 complete -c nexls -l segments -d 'Every recording segment'

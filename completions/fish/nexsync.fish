@@ -21,6 +21,8 @@ complete -c nexsync -l bwlimit -r -F -d 'Upload at most RATE bytes/s, e.g. 2M'
 complete -c nexsync -s j -l jobs -r -F -d 'Transfers in flight (default 4)'
 complete -c nexsync -l part-size -r -F -d 'Multipart part size (default 8M, at least 5M)'
 complete -c nexsync -l retries -r -F -d 'Attempts per request (default 5)'
+complete -c nexsync -l storage-class -r -F -d 'S3 storage class of the footage: CLASS, or per kind: drives=STANDARD_IA,events=STANDARD
+(kinds events, clips, drives; repeatable; manifests keep the bucket\'s default)'
 complete -c nexsync -l content-md5 -l no-content-md5 -d 'S3: the server checks each PUT and part by Content-MD5 (default) or, with
 --no-content-md5, by the signed SHA-256 of its payload'
 complete -c nexsync -l work-dir -r -F -d 'Journal, state and cut clips (default ~/.cache/nex/sync)'
@@ -28,6 +30,8 @@ complete -c nexsync -l mirror -r -F -d 'A camera\'s card is pulled into DIR firs
 complete -c nexsync -l watch -d 'Keep following the card; upload new events within seconds'
 complete -c nexsync -l all -d 'Also list items that were already up to date'
 complete -c nexsync -l stall-timeout -r -F -d 'S3: drop a request that moves no byte this long; retry on a fresh connection (default 60s)'
+complete -c nexsync -l encrypt -r -F -d 'Encrypt every object with this key (AES-256-GCM; 32 bytes, raw or hex:
+openssl rand -hex 32 > KEYFILE); default: nexsync.encrypt'
 complete -c nexsync -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a pull -d 'Download backed-up items into a folder, verified against their manifests'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -s h -l help -d 'Print this help message and exit'
@@ -41,6 +45,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from pull' -l config -r -F -d 'Co
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from pull' -l encrypt -r -F -d 'The key of a backup made with --encrypt (default: nexsync.encrypt)'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a star -d 'Star items: never rolled over'
@@ -53,6 +58,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from star' -l config -r -F -d 'Co
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from star' -l encrypt -r -F -d 'The key of a backup made with --encrypt (default: nexsync.encrypt)'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from star' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a unstar -d 'Unstar items'
@@ -65,6 +71,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l config -r -F -d '
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l encrypt -r -F -d 'The key of a backup made with --encrypt (default: nexsync.encrypt)'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from unstar' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a rm -d 'Delete items from a backup for good'
@@ -78,6 +85,7 @@ complete -c nexsync -n '__fish_seen_subcommand_from rm' -l config -r -F -d 'Conf
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l json -d 'Same as --format json'
+complete -c nexsync -n '__fish_seen_subcommand_from rm' -l encrypt -r -F -d 'The key of a backup made with --encrypt (default: nexsync.encrypt)'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -l profile -r -F -d 'S3: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)'
 complete -c nexsync -n '__fish_seen_subcommand_from rm' -F
 complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm share' -a share -d 'Print a link per file of backed-up items (S3 presigned GET; no credentials needed)'

@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
   std::string profile;
   app.add_option("--profile", profile, "s3:// backups: the AWS profile (~/.aws/config, ~/.aws/credentials; default: AWS_PROFILE)")
       ->type_name("NAME");
+  std::string encrypt;
+  app.add_option("--encrypt", encrypt, "Backups made with nexsync --encrypt: their key file (default: nexsync.encrypt)")
+      ->type_name("KEYFILE");
 
   nex::evidence::VerifyOptions vo;
   std::string verify_key;
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
 
   return tool.run(argc, argv, [&](nex::cli::Invocation& inv) {
     if (!profile.empty()) inv.config.set_flag("s3.profile", profile);
+    if (!encrypt.empty()) inv.config.set_flag("nexsync.encrypt", encrypt);
     if (verify->parsed()) {
       if (!verify_key.empty()) vo.key = verify_key;
       const nex::evidence::VerifyReport rep = nex::evidence::verify(vo, inv.ctx);

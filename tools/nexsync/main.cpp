@@ -149,6 +149,17 @@ int main(int argc, char** argv) {
     tool.add_common_options(*sub);
   }
 
+  // The key of an encrypted backup, on the sync and every subcommand that reads it.
+  std::string encrypt;
+  for (CLI::App* a : {&app, pull, star, unstar, rm}) {
+    auto* e = a->add_option("--encrypt", encrypt,
+                            a == &app ? "Encrypt every object with this key (AES-256-GCM; 32 bytes, raw or hex:\n"
+                                        "openssl rand -hex 32 > KEYFILE); default: nexsync.encrypt"
+                                      : "The key of a backup made with --encrypt (default: nexsync.encrypt)")
+                 ->type_name("KEYFILE");
+    if (a == &app) e->group("Transfer");
+  }
+
   // The AWS profile of an s3:// backup, on the sync and on every subcommand.
   std::string profile;
   std::vector<CLI::App*> with_profile = app.get_subcommands([](CLI::App*) { return true; });
@@ -162,6 +173,7 @@ int main(int argc, char** argv) {
     const nex::Config& cfg = inv.config;
     auto opt = [](const std::string& s) { return s.empty() ? std::nullopt : std::optional<std::string>(s); };
     if (!profile.empty()) inv.config.set_flag("s3.profile", profile);
+    if (!encrypt.empty()) inv.config.set_flag("nexsync.encrypt", encrypt);
     if (!stall_timeout.empty()) inv.config.set_flag("s3.stall_timeout", stall_timeout);
 
     if (pull->parsed() || star->parsed() || unstar->parsed() || rm->parsed() || share->parsed()) {
@@ -268,6 +280,7 @@ int main(int argc, char** argv) {
     if (auto sc = nex::resolve(std::nullopt, nullptr, cfg, "nexsync.storage_class", ""); !sc.empty())
       nex::sync::parse_storage_classes(sc, o.storage_class);
     for (const auto& sc : storage_classes) nex::sync::parse_storage_classes(sc, o.storage_class);
+    o.encrypt_key = nex::resolve(opt(encrypt), nullptr, cfg, "nexsync.encrypt", "");
     if (nex::sync::is_s3_url(o.destination)) o.s3 = nex::sync::s3_config(cfg, inv.ctx);
 
     const bool show_all = all || dry_run;

@@ -98,6 +98,11 @@ class Destination {
 
 struct DestinationOptions {
   std::optional<s3::Config> s3;  // default: s3_config(cfg, ctx)
+  // --encrypt KEYFILE (docs/encryption-format.md): objects are sealed on the
+  // way in and opened, every chunk checked, on the way out; listings and
+  // stat() give plaintext sizes. Default: the flag or config key
+  // nexsync.encrypt of `cfg`. Throws InputError for an unusable key file.
+  std::filesystem::path encrypt_key;
 };
 
 std::unique_ptr<Destination> open_destination(std::string_view url, const Config& cfg,

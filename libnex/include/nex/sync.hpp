@@ -99,6 +99,8 @@ struct SyncOptions {
   // SHA-256 (x-amz-content-sha256) the server checks anyway.
   bool content_md5 = true;
   StorageClasses storage_class;             // S3 only; "" = the bucket's default
+  // --encrypt KEYFILE: every object sealed with this key (docs/encryption-format.md).
+  std::filesystem::path encrypt_key;
   std::filesystem::path work_dir;           // journal, state, cut clips; "" = default
   bool watch = false;
   std::optional<s3::Config> s3;             // default: from environment and config

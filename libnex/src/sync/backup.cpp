@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 
+#include "nex/encryption.hpp"
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
 #include "nex/sigv4.hpp"
@@ -547,6 +548,9 @@ Records list_backup(const std::string& destination, BackupView view, const ListF
     const ItemRef& ref = refs[k];
     const auto& text = texts[k];
     if (!text) continue;
+    // Not one damaged manifest but the whole backup unreadable: one error.
+    if (crypt::looks_encrypted(*text))
+      throw InputError(d.location(e.key) + ": the backup is encrypted", "give its key with --encrypt KEYFILE (or nexsync.encrypt)");
     Manifest m;
     try {
       m = Manifest::parse(*text);

@@ -364,8 +364,19 @@ void write_fully(int fd, const char* data, size_t n, uint64_t offset, const fs::
 std::unique_ptr<Destination> open_destination(std::string_view url, const Config& cfg,
                                               const Context& ctx, const DestinationOptions& opts) {
   DestinationUrl u = parse_destination(url);
-  if (u.s3) return std::make_unique<S3Destination>(u, opts.s3 ? *opts.s3 : s3_config(cfg, ctx));
-  return std::make_unique<LocalDestination>(u);
+  fs::path key_file = opts.encrypt_key;
+  if (key_file.empty()) key_file = resolve(cfg.flag("nexsync.encrypt"), nullptr, cfg, "nexsync.encrypt", "");
+  // The key first: a bad key file stops the run before any request.
+  std::shared_ptr<const crypt::Key> key;
+  if (!key_file.empty()) key = std::make_shared<const crypt::Key>(crypt::Key::load(key_file));
+  std::unique_ptr<Destination> d;
+  if (u.s3) d = std::make_unique<S3Destination>(u, opts.s3 ? *opts.s3 : s3_config(cfg, ctx));
+  else d = std::make_unique<LocalDestination>(u);
+  if (key) {
+    ctx.log->debug("objects are encrypted (key id {})", key->id_hex());
+    d = encrypted_destination(std::move(d), std::move(key));
+  }
+  return d;
 }
 
 }  // namespace nex::sync

@@ -22,6 +22,7 @@
 #include "nex/backup_layout.hpp"
 #include "nex/card.hpp"
 #include "nex/destination.hpp"
+#include "nex/encryption.hpp"
 #include "nex/journal.hpp"
 #include "nex/manifest.hpp"
 #include "nex/retention.hpp"
@@ -227,6 +228,8 @@ struct UploadSettings {
   uint64_t bwlimit = 0;
   int retries = 5;
   bool content_md5 = false;
+  // --encrypt: every object is sealed (nex/encryption.hpp) on its way out.
+  std::shared_ptr<const crypt::Key> key;
 };
 
 // Runs transfers on `jobs` worker threads, in submission order.
@@ -259,6 +262,12 @@ std::unique_ptr<Uploader> make_s3_uploader(S3Access& dest, const fs::path& work,
                                            UploadStats& stats, const Context& ctx);
 std::unique_ptr<Uploader> make_local_uploader(const fs::path& root, const UploadSettings& s,
                                               UploadStats& stats, const Context& ctx);
+
+// --encrypt: a destination whose objects are sealed and opened with `key`
+// (encrypted.cpp); the key of a destination made so, else null.
+std::unique_ptr<Destination> encrypted_destination(std::unique_ptr<Destination> inner,
+                                                   std::shared_ptr<const crypt::Key> key);
+std::shared_ptr<const crypt::Key> encryption_key(const Destination& d);
 
 // Whether an error stops the whole run (bad credentials, no bucket, server
 // unreachable after retries, disk full, interrupted) rather than one item.

@@ -1,5 +1,6 @@
 #include "nex/manifest.hpp"
 
+#include "nex/encryption.hpp"
 #include "nex/error.hpp"
 
 namespace nex::sync {
@@ -63,6 +64,8 @@ ojson Manifest::to_json() const {
 std::string Manifest::dump() const { return to_json().dump(2) + "\n"; }
 
 Manifest Manifest::parse(std::string_view text) {
+  if (crypt::looks_encrypted(text))
+    throw InputError("manifest: the backup is encrypted", "give its key with --encrypt KEYFILE (or nexsync.encrypt)");
   ojson j = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw InputError("manifest: not a JSON object");
   if (str(j, "format") != "nex-backup") throw InputError("manifest: not a nex backup manifest");

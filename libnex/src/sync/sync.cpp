@@ -298,6 +298,7 @@ struct Job {
     DestinationOptions dopt;
     if (is_s3_url(o.destination)) dopt.s3 = o.s3 ? *o.s3 : s3_config(Config{}, ctx);
     if (dopt.s3) dopt.s3->log = ctx.log;
+    dopt.encrypt_key = o.encrypt_key;
     dest = open_destination(o.destination, Config{}, ctx, dopt);
     if (!dest->is_s3()) {
       // A backup inside the card would be read back as footage.
@@ -732,6 +733,7 @@ struct Job {
     us.retries = o.retries;
     us.content_md5 = o.content_md5;
     us.bwlimit = o.bwlimit ? o.bwlimit : o.link.bwlimit;
+    us.key = encryption_key(*dest);
     UploadStats stats;
     std::unique_ptr<Uploader> up;
     if (dest->is_s3()) up = make_s3_uploader(dynamic_cast<S3Access&>(*dest), work, us, stats, ctx);

@@ -47,6 +47,49 @@ std::string copy_hashing(const fs::path& from, const fs::path& to, uint64_t expe
   return sha.hex();
 }
 
+// --encrypt: copies from -> to sealed (a random salt: local copies restart
+// rather than resume), hashing the plaintext as it is read. Returns its SHA-256.
+std::string copy_sealing(const crypt::Key& key, const fs::path& from, const fs::path& to, uint64_t expect_size,
+                         const Context& ctx, UploadStats& stats) {
+  const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw IoError("cannot open " + from.string() + ": " + errno_text(errno));
+  FdCloser cin{in};
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) throw IoError("cannot create " + to.string() + ": " + errno_text(errno));
+  FdCloser cout{out};
+  const crypt::Sealer seal(key, expect_size);
+  Evp sha(EVP_sha256());
+  std::string wbuf = seal.header(), chunk(seal.chunk_size(), '\0');
+  uint64_t pos = 0, wpos = 0;
+  const uint64_t n = crypt::chunk_count(expect_size, seal.chunk_size());
+  for (uint64_t i = 0; i < n; ++i) {
+    ctx.check_interrupt();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(seal.chunk_size(), expect_size - pos));
+    size_t got = 0;
+    while (got < want) {
+      ssize_t r = ::read(in, chunk.data() + got, want - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) throw IoError("cannot read " + from.string() + ": " + errno_text(errno));
+      if (r == 0) throw IoError(from.string() + " changed while it was copied (shorter than " + std::to_string(expect_size) + " bytes)");
+      got += static_cast<size_t>(r);
+    }
+    sha.update(chunk.data(), want);
+    seal.append_chunk(i, std::string_view(chunk.data(), want), wbuf);
+    pos += want;
+    stats.bytes_sent += want;
+    if (wbuf.size() >= (1u << 20) || i + 1 == n) {
+      write_fully(out, wbuf.data(), wbuf.size(), wpos, to);
+      wpos += wbuf.size();
+      wbuf.clear();
+    }
+  }
+  char extra;
+  if (::read(in, &extra, 1) > 0)
+    throw IoError(from.string() + " changed while it was copied (longer than " + std::to_string(expect_size) + " bytes)");
+  if (::fsync(out) != 0) throw IoError("cannot fsync " + to.string() + ": " + errno_text(errno));
+  return sha.hex();
+}
+
 class LocalUploader final : public Uploader {
  public:
   LocalUploader(const fs::path& root, const UploadSettings& s, UploadStats& stats, const Context& ctx)
@@ -89,8 +132,21 @@ class LocalUploader final : public Uploader {
             const fs::path final_path = root_ / f.rel;
             make_parents(final_path);
             // Already there (a run that stopped before its manifest)?
-            if (auto st = stamp(final_path); st && st->size == f.size) {
-              const std::string have = s3::digest_file({final_path, 0, 0}, false).sha256_hex;
+            const uint64_t stored = s_.key ? crypt::cipher_size(f.size) : f.size;
+            if (auto st = stamp(final_path); st && st->size == stored) {
+              std::string have;
+              if (s_.key) {
+                // Its plaintext's SHA-256, every chunk checked (another key or damage: copied again).
+                try {
+                  Evp h(EVP_sha256());
+                  crypt::open_file(*s_.key, final_path, "/dev/null", final_path.string(),
+                                   [&](const char* p, size_t n) { h.update(p, n); });
+                  have = h.hex();
+                } catch (const InputError&) {
+                }
+              } else {
+                have = s3::digest_file({final_path, 0, 0}, false).sha256_hex;
+              }
               const std::string want =
                   f.sha256.empty() ? s3::digest_file({f.path, 0, 0}, false).sha256_hex : f.sha256;
               if (have == want) {
@@ -101,7 +157,8 @@ class LocalUploader final : public Uploader {
             }
             const fs::path tmp = temp_path_for(final_path);
             TempFileGuard guard(tmp);
-            const std::string sha = copy_hashing(f.path, tmp, f.size, ctx_, stats_);
+            const std::string sha = s_.key ? copy_sealing(*s_.key, f.path, tmp, f.size, ctx_, stats_)
+                                           : copy_hashing(f.path, tmp, f.size, ctx_, stats_);
             if (!f.sha256.empty() && sha != f.sha256)
               throw IoError(f.path.string() + " changed while it was copied (SHA-256 differs)");
             fault_point("after-copy");

@@ -126,29 +126,37 @@ class S3Uploader final : public Uploader {
     }
     if (f.sha256.empty()) throw std::logic_error("S3 upload without SHA-256");
     const std::string key = dest_.object_key(f.rel);
-    if (f.size <= s_.part_size) {
+    Object obj = object_of(f);
+    if (obj.size <= s_.part_size) {
       auto file = std::make_shared<UploadFile>(std::move(f));
       pool_.push(
-          [this, file, key, done](int w) {
+          [this, file, key, done, obj](int w) {
             try {
               check_running();
               s3::PutOptions po;
-              po.metadata["sha256"] = file->sha256;
+              po.metadata["sha256"] = obj.meta;
               po.content_type = file->content_type;
               po.storage_class = file->storage_class;
-              if (file->part_digests.size() == 1) po.digests = file->part_digests[0];
+              std::string body;  // the sealed object (--encrypt)
+              if (obj.seal) {
+                obj.seal->read(file->path, 0, obj.size, body);
+                po.digests = s3::digest_memory(body, true, !s_.content_md5);
+              } else if (file->part_digests.size() == 1) {
+                po.digests = file->part_digests[0];
+              }
               const std::string put = with_class(file->storage_class, [&] {
+                if (obj.seal) return client(w).put_object(dest_.bucket(), key, std::string_view(body), po);
                 return client(w).put_object(dest_.bucket(), key, s3::FileSlice{file->path, 0, file->size}, po);
               });
               // A server whose ETag is the MD5 of the body (not one with SSE-KMS,
               // say) lets HEAD prove the object is the bytes sent, parts included.
               std::string want;
-              if (file->part_digests.size() == 1) want = put_etag(file->part_digests[0]);
+              if (po.digests) want = put_etag(*po.digests);
               if (!want.empty() && lower(put) == want) md5_etags_ = true;
               else want.clear();
               stats_.bytes_sent += file->size;
               ++stats_.objects_sent;
-              verify(client(w), key, file->size, file->sha256, want);
+              verify(client(w), key, obj.size, obj.meta, want);
               done(nullptr, file->sha256);
             } catch (...) {
               fail(std::current_exception(), done);
@@ -157,7 +165,7 @@ class S3Uploader final : public Uploader {
           f.size);
       return;
     }
-    multipart(std::move(f), key, std::move(done));
+    multipart(std::move(f), std::move(obj), key, std::move(done));
   }
 
   void post(std::function<void()> task) override {
@@ -180,8 +188,24 @@ class S3Uploader final : public Uploader {
   }
 
  private:
+  // What goes to the server for a file: the file itself, or (--encrypt) the
+  // object that seals it, whose x-amz-meta-sha256 carries the file's SHA-256
+  // sealed too (encryption.hpp). The journal records the object's size and
+  // that value, so a run with another key never continues this one's upload.
+  struct Object {
+    uint64_t size = 0;
+    std::string meta;  // x-amz-meta-sha256
+    std::shared_ptr<const crypt::Sealer> seal;
+  };
+  Object object_of(const UploadFile& f) const {
+    if (!s_.key) return {f.size, f.sha256, nullptr};
+    auto seal = std::make_shared<const crypt::Sealer>(*s_.key, f.rel, f.sha256, f.size);
+    return {seal->size(), crypt::seal_metadata(*s_.key, f.rel, f.sha256), seal};
+  }
+
   struct FileState {
     UploadFile f;
+    Object obj;
     std::string key, upload_id;
     int nparts = 0;
     std::mutex mu;
@@ -290,10 +314,11 @@ class S3Uploader final : public Uploader {
     fail(e, st->done);
   }
 
-  void multipart(UploadFile f, const std::string& key, Done done) {
+  void multipart(UploadFile f, Object obj, const std::string& key, Done done) {
     auto st = std::make_shared<FileState>();
     st->key = key;
-    st->nparts = static_cast<int>((f.size + s_.part_size - 1) / s_.part_size);
+    st->obj = std::move(obj);
+    st->nparts = static_cast<int>((st->obj.size + s_.part_size - 1) / s_.part_size);
     st->done = std::move(done);
     st->f = std::move(f);
     if (st->nparts > 10000)
@@ -316,7 +341,7 @@ class S3Uploader final : public Uploader {
     for (int n = 1; n <= st->nparts; ++n) {
       if (st->etags.count(n)) continue;
       const uint64_t off = static_cast<uint64_t>(n - 1) * s_.part_size;
-      const uint64_t len = std::min(s_.part_size, st->f.size - off);
+      const uint64_t len = std::min(s_.part_size, st->obj.size - off);
       pool_.push([this, st, n, off, len](int w) { part(st, n, off, len, w); }, len);
     }
   }
@@ -324,7 +349,7 @@ class S3Uploader final : public Uploader {
   // Reuses the journal's upload of this file, or starts one.
   void start_multipart(const std::shared_ptr<FileState>& st, const std::string& key) {
     auto j = journal_.find(key);
-    if (j && j->size == st->f.size && j->sha256 == st->f.sha256 && j->part_size == s_.part_size) {
+    if (j && j->size == st->obj.size && j->sha256 == st->obj.meta && j->part_size == s_.part_size) {
       st->upload_id = j->upload_id;
       for (const auto& [n, etag] : j->parts)
         if (n >= 1 && n <= st->nparts) st->etags[n] = etag;
@@ -339,7 +364,7 @@ class S3Uploader final : public Uploader {
         ++stats_.uploads_aborted;
       }
       s3::PutOptions po;
-      po.metadata["sha256"] = st->f.sha256;
+      po.metadata["sha256"] = st->obj.meta;
       po.content_type = st->f.content_type;
       po.storage_class = st->f.storage_class;
       {
@@ -350,8 +375,8 @@ class S3Uploader final : public Uploader {
       JournalUpload u;
       u.key = key;
       u.upload_id = st->upload_id;
-      u.size = st->f.size;
-      u.sha256 = st->f.sha256;
+      u.size = st->obj.size;
+      u.sha256 = st->obj.meta;
       u.part_size = s_.part_size;
       fault_step("after-create", [&] { journal_.created(u); });
     }
@@ -365,12 +390,20 @@ class S3Uploader final : public Uploader {
     try {
       check_running();
       std::optional<s3::Digests> d;
-      if (static_cast<size_t>(n) <= st->f.part_digests.size()) d = st->f.part_digests[static_cast<size_t>(n - 1)];
-      // The MD5 always (Content-MD5, and the ETag check); the SHA-256 only
-      // when it is what the request signs.
-      if (!d) d = s3::digest_file(s3::FileSlice{st->f.path, off, len}, true, !s_.content_md5);
-      std::string etag = client(w).upload_part(dest_.bucket(), st->key, st->upload_id, n,
-                                               s3::FileSlice{st->f.path, off, len}, d);
+      std::string etag;
+      if (st->obj.seal) {
+        // Sealed on the fly into this worker's buffer: the ciphertext is never on disk.
+        thread_local std::string body;
+        st->obj.seal->read(st->f.path, off, len, body);
+        d = s3::digest_memory(body, true, !s_.content_md5);
+        etag = client(w).upload_part(dest_.bucket(), st->key, st->upload_id, n, std::string_view(body), d);
+      } else {
+        if (static_cast<size_t>(n) <= st->f.part_digests.size()) d = st->f.part_digests[static_cast<size_t>(n - 1)];
+        // The MD5 always (Content-MD5, and the ETag check); the SHA-256 only
+        // when it is what the request signs.
+        if (!d) d = s3::digest_file(s3::FileSlice{st->f.path, off, len}, true, !s_.content_md5);
+        etag = client(w).upload_part(dest_.bucket(), st->key, st->upload_id, n, s3::FileSlice{st->f.path, off, len}, d);
+      }
       if (lower(etag) == put_etag(*d)) md5_etags_ = true;
       fault_step("after-part", [&] { journal_.part_done(st->key, st->upload_id, n, etag); });
       stats_.bytes_sent += len;
@@ -404,7 +437,7 @@ class S3Uploader final : public Uploader {
         std::lock_guard lock(st->mu);
         part_etags = st->etags;
       }
-      verify(client(w), st->key, st->f.size, st->f.sha256, md5_etags_ ? multipart_etag(part_etags) : std::string());
+      verify(client(w), st->key, st->obj.size, st->obj.meta, md5_etags_ ? multipart_etag(part_etags) : std::string());
       st->done(nullptr, st->f.sha256);
     } catch (...) {
       fail_file(st, std::current_exception());
