@@ -151,6 +151,20 @@ TEST_CASE("sync: manifests round-trip and refuse unsafe keys", "[sync]") {
   CHECK_THROWS_AS(Manifest::parse("[]"), nex::InputError);
 }
 
+TEST_CASE("sync: a drive still being recorded says so in its manifest", "[sync]") {
+  Manifest m = sample_manifest();
+  CHECK_FALSE(Manifest::parse(m.dump()).open);
+  // A final manifest has no "open" key at all: the same bytes as before it existed.
+  CHECK(m.dump().find("\"open\"") == std::string::npos);
+  m.open = true;
+  const Manifest back = Manifest::parse(m.dump());
+  CHECK(back.open);
+  CHECK(back.dump() == m.dump());
+  nex::ojson j = m.to_json();
+  j["open"] = "yes";
+  CHECK_THROWS_AS(Manifest::parse(j.dump()), nex::InputError);
+}
+
 TEST_CASE("sync: the journal survives a torn last line", "[sync]") {
   SyncTmp tmp("nex-sync-journal");
   const fs::path f = tmp.path / "journal";

@@ -288,7 +288,8 @@ int main(int argc, char** argv) {
     std::vector<ItemResult> rows;
     bool streaming = false;  // --watch prints rows as they happen
     auto on_item = [&](const ItemResult& r) {
-      if (!show_all && (r.action == "up to date" || r.action == "rolled over")) return;
+      // "open": a drive still being recorded with nothing new since the last pass.
+      if (!show_all && (r.action == "up to date" || r.action == "rolled over" || r.action == "open")) return;
       std::lock_guard lock(mu);
       if (!streaming) {
         rows.push_back(r);

@@ -37,6 +37,7 @@ struct CameraPullReport {
   size_t resumed = 0;       // of those, continued from a partial download
   size_t present = 0;       // already in the mirror
   size_t deferred = 0;      // being recorded: left for the next run
+  std::vector<std::string> recording;  // those files (relative paths): a drive they follow is still open
   uint64_t bytes = 0;       // body bytes received
   std::vector<std::string> gone;    // overwritten before they could be saved
   std::vector<std::string> failed;  // "<rel>: <why>"

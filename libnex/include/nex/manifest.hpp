@@ -35,6 +35,9 @@ struct Manifest {
   std::string model;
   std::string created;    // UTC, ISO 8601 with 'Z' (when the item was backed up)
   bool starred = false;   // never rolled over
+  // A drive still being recorded when this was written (--watch): its files
+  // are backed up, but more will follow; rewritten without it at the end.
+  bool open = false;
   std::string recipe;     // fingerprint of what the item was made from (see sync_plan.hpp)
   std::optional<LocalTime> from, to;  // the camera-local time span the item covers
   // The item's nexls records at backup time, by view: {"events": {...}},

@@ -86,6 +86,7 @@ static CameraPullReport pull_body(const CameraPullOptions& o, const Context& ctx
   so.read_gps = false;
   const CardScan scan = scan_card(src, so, ctx, /*require_identity=*/true);
   rep.deferred = scan.recording_now.size();
+  rep.recording = scan.recording_now;
   for (const auto& rel : scan.recording_now) ctx.log->info("{}: being recorded; left for the next run", rel);
 
   std::map<std::string, std::string> etags;

@@ -573,7 +573,9 @@ Records list_backup(const std::string& destination, BackupView view, const ListF
       row["backed_up"] = m.created;
       row["backed_up_bytes"] = stored;
       row["backed_up_size"] = format_size(stored);
-      row["complete"] = missing == 0;
+      // A drive still being recorded is not complete, even with every file there.
+      row["complete"] = missing == 0 && !m.open;
+      row["open"] = m.open;
       return row;
     };
     const LocalTime t = ref.time().value_or(LocalTime{});

@@ -148,6 +148,7 @@ class SyncState {
 struct FileStamp {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;  // a rename changes it (a camera closing a segment renames it)
 };
 std::optional<FileStamp> stamp(const fs::path& p);
 
@@ -176,6 +177,9 @@ struct PlanItem {
   std::optional<LocalTime> from, to;
   std::string note;     // why it looks the way it does (fallbacks)
   std::optional<std::string> defer;  // --watch: why it waits
+  // A drive still being recorded: its closed segments go now, and its
+  // manifest says "open" until the drive ends (then it is written again).
+  bool open = false;
   std::optional<std::string> fallback_clip_error;
 
   uint64_t bytes() const;
@@ -191,6 +195,9 @@ struct PlanOptions {
   std::optional<std::vector<std::pair<std::string, std::string>>> items;
   bool watch = false;
   int64_t now_ms = 0;  // wall clock (ms since epoch) for --watch deferrals
+  // Files a camera says it is recording now (relative paths, as on the card),
+  // besides the card's own (CardScan::recording_now): a camera's mirror.
+  std::vector<std::string> recording_now;
 };
 
 struct PlanResult {

@@ -41,6 +41,7 @@ ojson Manifest::to_json() const {
   j["model"] = model;
   j["created"] = created;
   j["starred"] = starred;
+  if (open) j["open"] = true;
   j["recipe"] = recipe;
   j["from"] = from ? ojson(format_iso(*from, true)) : ojson(nullptr);
   j["to"] = to ? ojson(format_iso(*to, true)) : ojson(nullptr);
@@ -86,6 +87,10 @@ Manifest Manifest::parse(std::string_view text) {
   m.created = str(j, "created", false);
   m.recipe = str(j, "recipe", false);
   if (auto s = j.find("starred"); s != j.end() && s->is_boolean()) m.starred = s->get<bool>();
+  if (auto s = j.find("open"); s != j.end()) {
+    if (!s->is_boolean()) throw InputError("manifest: \"open\" is not true or false");
+    m.open = s->get<bool>();
+  }
   if (auto f = str(j, "from", false); !f.empty()) m.from = parse_iso(f);
   if (auto t = str(j, "to", false); !t.empty()) m.to = parse_iso(t);
   if (auto r = j.find("records"); r != j.end() && r->is_object()) m.records = *r;

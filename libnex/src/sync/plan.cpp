@@ -5,7 +5,9 @@
 
 #include "nex/cut.hpp"
 #include "nex/error.hpp"
+#include "nex/fsutil.hpp"
 #include "nex/listing.hpp"
+#include "nex/naming.hpp"
 #include "sync/internal.hpp"
 
 namespace nex::sync {
@@ -25,6 +27,7 @@ namespace {
 constexpr int64_t kGapMs = 2000;           // recordings closer than this are contiguous
 constexpr int64_t kLiveMs = 90000;         // --watch: a file this fresh is still being recorded
 constexpr int64_t kEventWaitMs = 10000;    // --watch: a parking clip waits this long for its event
+constexpr int64_t kCloseGraceMs = 3000;    // --watch: a segment closed this recently may have a successor coming
 // A 30x timelapse of the road camera re-encoded at CRF 21 holds about this
 // fraction of the source bytes (every kept frame is a keyframe).
 constexpr double kTimelapseRatio = 1.0 / 28.0;
@@ -81,6 +84,44 @@ struct Builder {
     if (!o.watch) return false;
     auto st = stamp(p);
     return st && o.now_ms - st->mtime_ns / 1000000 < window_ms;
+  }
+
+  int64_t age_ms(int64_t ns) const { return o.now_ms - ns / 1000000; }
+
+  // Whether the camera is still recording the drive that ends with `last`:
+  // - it is writing the file that follows `last` (a camera lists it as
+  //   incomplete; on a card it has a temporary name ".NAME.tmp-PID", as
+  //   nexsim and cameras that rename at the close write it; a temporary
+  //   that a dead writer left behind stops counting once it is old);
+  // - --watch: the last video is still growing without its index (a camera
+  //   that writes under the final name), or it closed a moment ago and the
+  //   next segment has not been opened yet.
+  bool still_recording(const Recording& last) const {
+    const LocalTime lo = last.start, hi = rec_end(last) + kGapMs;
+    auto follows = [&](std::string_view name) {
+      auto fn = parse_file_name(name);
+      return fn && !fn->parking() && fn->kind == FileKind::Video && lo <= fn->time && fn->time <= hi;
+    };
+    for (const auto* list : {&scan.recording_now, &o.recording_now})
+      for (const auto& rel : *list)
+        if (follows(fs::path(rel).filename().string())) return true;
+    if (!scan.root.empty())
+      for (const auto& rel : scan.unknown_files) {
+        auto fin = stale_temp_final(fs::path(rel).filename().string());
+        if (!fin || !follows(*fin)) continue;
+        auto st = stamp(scan.root / rel);
+        if (st && age_ms(st->mtime_ns) < kLiveMs + dur(last)) return true;
+      }
+    if (!o.watch) return false;
+    for (Camera c : {Camera::Road, Camera::Interior}) {
+      const auto& f = cam_file(last, c);
+      if (!f) continue;
+      auto st = stamp(f->path);
+      if (!st) continue;
+      if (cam_info(last, c).state != Mp4State::Ok && age_ms(st->mtime_ns) < kLiveMs) return true;
+      if (age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kCloseGraceMs) return true;
+    }
+    return false;
   }
 
   // The drive recordings contiguous with `center` that overlap [from, to).
@@ -207,7 +248,7 @@ struct Builder {
     if (o.watch) {
       // Footage after the event may still be recording.
       const Recording& last = scan.recordings.back();
-      if (to > rec_end(last) && last.road && fresh(last.road->path, kLiveMs))
+      if (to > rec_end(last) && still_recording(last))
         it.defer = "waits for the footage after the event";
     }
     return it;
@@ -301,7 +342,15 @@ struct Builder {
     std::vector<const Recording*> segs;
     for (size_t i : d.segments) segs.push_back(&scan.recordings[i]);
     recipe["src"] = files_json(segs);
-    if (mode == DrivesMode::Full || mode == DrivesMode::Both) {
+    const bool full = mode == DrivesMode::Full || mode == DrivesMode::Both;
+    const bool recording = !segs.empty() && still_recording(*segs.back());
+    if (recording && full) {
+      // Its closed segments go now; the timelapse (--drives both) when it ends.
+      it.open = true;
+      recipe["open"] = true;
+      it.note = "still recording: " + std::to_string(segs.size()) + " segment(s) so far";
+    }
+    if (full) {
       ojson rows = ojson::array();
       for (const Recording* r : segs) {
         std::vector<const CardFile*> files;
@@ -317,7 +366,7 @@ struct Builder {
       }
       it.records["segments"] = std::move(rows);
     }
-    if (mode == DrivesMode::Timelapse || mode == DrivesMode::Both) {
+    if ((mode == DrivesMode::Timelapse || mode == DrivesMode::Both) && !it.open) {
       // The first run of readable road segments (a power cut leaves the last
       // one without its index).
       size_t a = 0;
@@ -349,8 +398,7 @@ struct Builder {
     it.from = d.start;
     it.to = d.end;
     it.recipe = recipe_of(recipe);
-    if (o.watch && !segs.empty() && segs.back()->road && fresh(segs.back()->road->path, kLiveMs))
-      it.defer = "still recording";
+    if (recording && !full) it.defer = "still recording";
     if (it.files.empty()) return std::nullopt;
     return it;
   }

@@ -169,6 +169,10 @@ int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // One nexsync per card and destination: an flock, released by the kernel
 // when the process ends however it ends.
@@ -240,6 +244,7 @@ struct Job {
   fs::path work;
   std::unique_ptr<SyncState> state;
   uint64_t quota = 0;  // 0: none
+  std::vector<std::string> camera_recording;  // a camera's mirror: what the camera is recording now
   std::mutex report_mu;
   SyncReport report;
 
@@ -256,7 +261,8 @@ struct Job {
     else if (a == "failed") ++s.items_failed;
     else if (a == "rolled over") ++s.items_rolled_over;
     else if (a == "deleted" || a == "would delete") ++s.items_deleted;
-    else if (a.rfind("waits", 0) == 0 || a == "deferred") ++s.items_waiting;
+    else if (a.rfind("waits", 0) == 0 || a == "deferred" || a == "in progress" || a == "open")
+      ++s.items_waiting;
     if (on_item) on_item(r);
     report.items.push_back(std::move(r));
   }
@@ -618,6 +624,7 @@ struct Job {
     po.clips = o.clips;
     po.watch = o.watch;
     po.now_ms = wall_ms();
+    po.recording_now = camera_recording;
     if (o.items) {
       std::vector<std::pair<std::string, std::string>> items;
       if (*o.items == "-") {
@@ -647,8 +654,9 @@ struct Job {
       std::optional<Manifest> prev;
       uint64_t stored = 0;
       if (up_to_date(it, &prev, &stored)) {
-        ItemResult r = result(it, "up to date");
-        r.note.clear();
+        // A drive still being recorded is never reported done.
+        ItemResult r = result(it, it.open ? "open" : "up to date");
+        if (!it.open) r.note.clear();
         r.bytes = stored;
         r.estimated = false;
         settled[i] = std::move(r);
@@ -772,6 +780,7 @@ struct Job {
         m.model = scan.model->id;
         m.created = utc_now_iso();
         m.starred = fl->old && fl->old->starred;
+        m.open = it.open;
         m.recipe = it.recipe;
         m.from = it.from;
         m.to = it.to;
@@ -802,7 +811,8 @@ struct Job {
               listing.erase(serial + "/" + f.key);
             }
         }
-        emit(result(it, fl->old ? "replaced" : "uploaded"));
+        // A drive that was open until now is uploaded (complete) at last.
+        emit(result(it, it.open ? "in progress" : (fl->old && !fl->old->open ? "replaced" : "uploaded")));
       } catch (...) {
         // Never throws out of a worker; a fatal error stops the next items.
         emit(result(it, "failed", error_text(std::current_exception())));
@@ -914,11 +924,23 @@ struct Job {
             continue;
           }
           if (dest->is_s3()) uf.storage_class = o.storage_class.of(fl->item.kind);
+          if (dest->is_s3()) uf.storage_class = o.storage_class.of(fl->item.kind);
           // Already complete at the destination (a run that stopped before its manifest)?
           bool there;
           {
             std::lock_guard lock(listing_mu);
             there = present(uf.rel, uf.size);
+          }
+          // Listed, with this size and SHA-256, by the item's manifest, whose
+          // files were verified before it was written (a growing drive: the
+          // segments of its earlier versions are not sent or checked again).
+          if (there && !uf.sha256.empty() && fl->old &&
+              std::any_of(fl->old->files.begin(), fl->old->files.end(), [&](const ManifestFile& m) {
+                return serial + "/" + m.key == uf.rel && m.size == uf.size && m.sha256 == uf.sha256;
+              })) {
+            ++stats.files_present;
+            up->post([file_done, k, sha = uf.sha256] { file_done(k, nullptr, sha); });
+            continue;
           }
           if (dest->is_s3() && !uf.sha256.empty() && there) {
             std::optional<Destination::Stat> st;
@@ -1021,14 +1043,22 @@ struct Job {
     const int fd = inotify.fd;
     auto add = [&](const fs::path& p) { add_watch(p); };
     ctx.log->info("watching {} (Ctrl-C to stop)", o.card.string());
-    auto has_deferred = [&] {
-      return std::any_of(report.items.begin(), report.items.end(),
-                         [](const ItemResult& r) { return r.action == "deferred"; });
+    auto has = [&](std::initializer_list<std::string_view> actions) {
+      return std::any_of(report.items.begin(), report.items.end(), [&](const ItemResult& r) {
+        return std::find(actions.begin(), actions.end(), r.action) != actions.end();
+      });
     };
     char buf[16384];
+    int64_t changed_at = steady_ms();
     for (;;) {
-      // Wait for the card to change (or a deferred item's time to come).
-      const int64_t idle_ms = has_deferred() ? 2000 : 60000;
+      // Wait for the card to change, or for a deferred item's time to come.
+      // A drive being recorded is closed by a pass a few seconds after the
+      // card last changed (its last segment's close); between segments the
+      // watcher sleeps (the camera's next close wakes it), with one pass a
+      // minute for a writer that died.
+      int64_t idle_ms = 60000;
+      if (has({"deferred"})) idle_ms = 2000;
+      else if (has({"in progress", "open"}) && steady_ms() - changed_at < 10000) idle_ms = 3500;
       int64_t waited = 0;
       bool changed = false;
       while (!changed && waited < idle_ms) {
@@ -1039,6 +1069,7 @@ struct Job {
         if (r > 0) changed = true;
       }
       if (changed) {
+        changed_at = steady_ms();
         // Let a burst of writes settle (a parking clip is two files and a log line).
         for (int quiet = 0; quiet < 2;) {
           const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -1115,6 +1146,7 @@ SyncReport sync_camera(const SyncOptions& o, const Context& ctx, const std::func
   job.setup();
   std::unique_ptr<DirLock> lock;
   if (!o.dry_run) lock = std::make_unique<DirLock>(job.work / "lock", po.url + " to " + job.dest->url().text());
+  job.camera_recording = pulled.recording;
   job.pass();
   if (o.watch && !o.dry_run) {
     try {
@@ -1135,7 +1167,12 @@ SyncReport sync_camera(const SyncOptions& o, const Context& ctx, const std::func
         for (auto& g : next.gone) pulled.gone.push_back(g);
         pulled.failed = next.failed;
         pulled.camera_lost = next.camera_lost;
-        if (next.pulled == 0) continue;
+        // Nothing new, and the camera still recording what it was (or
+        // nothing): no pass. A drive whose recording stopped is closed now.
+        // A camera that stopped answering may be recording still: as it was.
+        if (next.camera_lost) next.recording = job.camera_recording;
+        if (next.pulled == 0 && next.recording == job.camera_recording) continue;
+        job.camera_recording = next.recording;
         job.scan_card_now();
         job.pass();
       }

@@ -155,7 +155,8 @@ std::optional<FileStamp> stamp(const fs::path& p) {
   struct ::stat st {};
   if (::stat(p.c_str(), &st) != 0) return std::nullopt;
   return FileStamp{static_cast<uint64_t>(st.st_size),
-                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec};
+                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec,
+                   static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec};
 }
 
 bool is_fatal(std::exception_ptr e) {

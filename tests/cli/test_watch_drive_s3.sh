@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Upload while driving (#17): `nexsync --watch --drives full` follows a card
+# while nexsim records a drive in accelerated real time (--pace 20x), to
+# radosgw and to a folder at once.
+# - Each closed segment reaches both backups, verified, while the drive is
+#   still being recorded: the camera is paused (SIGSTOP) after segments
+#   close, and the test waits for the backups to hold exactly what the card
+#   has closed, with a drive.json that says "open" (so nothing here depends
+#   on how fast the machine is).
+# - Once the drive ends, the drive is final, and `nexls` shows it as a
+#   one-shot run after the fact does.
+# - Watchers killed with -9 mid-drive lose nothing reported uploaded and,
+#   restarted, do not send again what their manifest already lists; a camera
+#   killed mid-drive leaves what was uploaded valid, and its drive is closed
+#   once the card says nobody is writing it.
+. "$(dirname "$0")/lib.sh"
+cd "$WORK"
+command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
+[ -s "${NEX_S3_ENV_FILE:-}" ] || { echo "no S3 server (NEX_S3_ENV_FILE)" >&2; exit 125; }
+# shellcheck disable=SC1090
+. "$NEX_S3_ENV_FILE"
+export NEX_SYNC_WORK_DIR="$WORK/state" NEX_CONFIG="$WORK/config.yaml"
+: > "$NEX_CONFIG"
+run="t$$-$RANDOM"   # a prefix of our own in the shared bucket
+S3="s3://$NEX_S3_BUCKET/$run"
+SER=PRO-W1
+
+nexsim init card --model pro --capacity 8G --serial $SER -q
+# A camera paused by the test must not outlive it (a stopped process ignores
+# the TERM of lib.sh's trap until it is continued).
+cam=
+trap 'kill -CONT $cam 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+start_watchers() {
+  nexsync card "$S3/w" --watch --drives full --format ndjson -vv >>s3.out 2>>s3.err & s3w=$!
+  nexsync card bk --watch --drives full --format ndjson >>local.out 2>>local.err & lw=$!
+}
+stop_watchers() {
+  kill -INT "$s3w" "$lw" 2>/dev/null || true
+  set +e; wait "$s3w"; local a=$?; wait "$lw"; local b=$?; set -e
+  assert_eq "$a" 130 "(the S3 watcher after Ctrl-C)"
+  assert_eq "$b" 130 "(the folder watcher after Ctrl-C)"
+}
+alive() { kill -0 "$s3w" 2>/dev/null && kill -0 "$lw" 2>/dev/null; }
+# closed road videos of the drive starting at $1 (HHMM prefix) on the card
+closed() { find card/drive -maxdepth 1 -name "20261120_$1*_1.mp4" | wc -l; }
+# the folder backup's drive.json: "open" and its segment count
+local_state() { jq -r '"\(.open // false) \(.records.segments | length)"' "bk/$SER/drives/$1/drive.json" 2>/dev/null || echo "none 0"; }
+# the cloud's drive as nexls lists it: open, complete, segments
+s3_state() {
+  nexls "$S3/w" --drives --format ndjson 2>/dev/null | jq -r --arg id "$1" 'select(.id == $id) | "\(.open) \(.complete) \(.segments)"'
+}
+# every closed file of the drive is in the folder backup, byte for byte
+same_files() {
+  local f
+  for f in card/drive/20261120_$1*; do
+    cmp -s "$f" "bk/$SER/footage/20261120/$(basename "$f")" || fail "$f differs in the folder backup"
+  done
+}
+
+# --- a drive followed segment by segment ----------------------------------------
+start_watchers
+nexsim drive card --start 2026-11-20T08:12:00 --duration 4m --pace 20x --event hard-brake@100s -q >/dev/null & cam=$!
+for k in 1 2 3; do
+  at_least() { [ "$(closed 081)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
+  wait_for 120 "segment $k to close on the card" at_least "$k"
+  kill -STOP "$cam"
+  m=$(closed 081)
+  [ "$m" -lt 4 ] || fail "the drive ended before the test could pause the camera"
+  local_has() { [ "$(local_state 20261120_081200)" == "true $m" ] || ! alive; }
+  s3_has() { [ "$(s3_state 20261120_081200)" == "true false $m" ] || ! alive; }
+  wait_for 120 "the folder backup to hold $m open segment(s)" local_has
+  wait_for 120 "the cloud to hold $m open segment(s)" s3_has
+  alive || { tail -n 60 s3.err local.err; fail "a watcher died"; }
+  same_files 081
+  kill -CONT "$cam"
+done
+wait "$cam"
+final_local() { [ "$(local_state 20261120_081200)" == "false 4" ] || ! alive; }
+final_s3() { [ "$(s3_state 20261120_081200)" == "false true 4" ] || ! alive; }
+wait_for 120 "the folder backup's drive to be final" final_local
+wait_for 120 "the cloud's drive to be final" final_s3
+same_files 081
+# The event was backed up while the drive went on; the drive was reported in
+# progress, then uploaded once, never "up to date" or done while open.
+grep -q '"hard-brake".*"uploaded"\|hard-brake","action":"uploaded"' s3.out || { cat s3.out; fail "no hard-brake upload"; }
+for o in s3.out local.out; do
+  assert_contains $o '"action":"in progress"'
+  assert_eq "$(jq -r 'select(.id == "20261120_081200") | .action' $o | grep -v 'in progress' | tr '\n' ' ')" "uploaded " "($o: the drive's actions after 'in progress')"
+done
+# In the cloud, what the segments were: pulled back and compared with the card.
+expect_exit 0 nexsync pull "$S3/w/$SER/drives/20261120_081200" --to got
+for f in card/drive/20261120_081*; do cmp "$f" "got/$SER/footage/20261120/$(basename "$f")"; done
+
+# nexls shows the drive as a one-shot run after the fact does.
+expect_exit 0 nexsync card "$S3/after" --drives full --format json
+strip='del(.location, .item, .backed_up)'
+for view in drives segments; do
+  nexls "$S3/w" --$view --format ndjson | jq -c "$strip" > w.$view
+  nexls "$S3/after" --$view --format ndjson | jq -c "$strip" > a.$view
+  cmp w.$view a.$view || { diff w.$view a.$view; fail "nexls --$view differs from a run after the fact"; }
+  [ -s w.$view ] || fail "nexls --$view lists nothing"
+done
+
+# --- watchers killed mid-drive, and restarted ---------------------------------------
+nexsim drive card --start 2026-11-20T09:00:00 --duration 5m --pace 20x -q >/dev/null & cam=$!
+at_least() { [ "$(closed 090)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
+wait_for 120 "two segments of the second drive to close" at_least 2
+kill -STOP "$cam"
+m=$(closed 090)
+local_has() { [ "$(local_state 20261120_090000)" == "true $m" ] || ! alive; }
+s3_has() { [ "$(s3_state 20261120_090000)" == "true false $m" ] || ! alive; }
+wait_for 120 "the folder backup to hold $m segment(s) of the second drive" local_has
+wait_for 120 "the cloud to hold $m segment(s) of the second drive" s3_has
+kill -9 "$s3w" "$lw"
+wait "$s3w" "$lw" 2>/dev/null || true
+# What the manifests said was backed up when the watchers died.
+jq -r '.files[].key' "bk/$SER/drives/20261120_090000/drive.json" | sort > listed.before
+[ "$(wc -l < listed.before)" -eq $((m * 4)) ] || fail "expected $((m * 4)) files listed, got $(wc -l < listed.before)"
+while read -r k; do stat -c '%i %s' "bk/$SER/$k"; done < listed.before > inodes.before
+kill -CONT "$cam"
+: > s3.err
+start_watchers
+wait "$cam"
+final2_local() { [ "$(local_state 20261120_090000)" == "false 5" ] || ! alive; }
+final2_s3() { [ "$(s3_state 20261120_090000)" == "false true 5" ] || ! alive; }
+wait_for 120 "the folder backup's second drive to be final" final2_local
+wait_for 120 "the cloud's second drive to be final" final2_s3
+same_files 090
+# Nothing the manifests listed was copied or sent again.
+while read -r k; do stat -c '%i %s' "bk/$SER/$k"; done < listed.before > inodes.after
+cmp inodes.before inodes.after || fail "the restarted watcher copied listed segments again"
+while read -r k; do
+  ! grep -q "verified s3://$NEX_S3_BUCKET/$run/w/$SER/$k:" s3.err || fail "the restarted watcher sent $k again"
+done < listed.before
+grep -q "verified s3://$NEX_S3_BUCKET/$run/w/$SER/footage/" s3.err || { cat s3.err; fail "the restarted watcher sent nothing new"; }
+
+# --- the camera killed mid-drive -----------------------------------------------------
+nexsim drive card --start 2026-11-20T10:00:00 --duration 5m --pace 20x -q >/dev/null & cam=$!
+at_least() { [ "$(closed 100)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
+wait_for 120 "two segments of the third drive to close" at_least 2
+kill -9 "$cam"
+wait "$cam" 2>/dev/null || true
+m=$(closed 100)
+local_has() { [ "$(local_state 20261120_100000)" == "true $m" ] || ! alive; }
+wait_for 120 "the folder backup to hold $m segment(s) of the third drive" local_has
+same_files 100
+# The camera comes back: its next recording finishes what the dead one left
+# (its temporaries), and the interrupted drive is final with what was closed.
+nexsim drive card --start 2026-11-20T11:00:00 --duration 1m -q >/dev/null
+m=$(closed 100)  # one more when the kill came between its sidecars' and its video's names
+final3() { [ "$(local_state 20261120_100000)" == "false $m" ] || ! alive; }
+final3_s3() { [ "$(s3_state 20261120_100000)" == "false true $m" ] || ! alive; }
+wait_for 120 "the third drive to be final in the folder backup" final3
+wait_for 120 "the third drive to be final in the cloud" final3_s3
+same_files 100
+alive || { tail -n 60 s3.err local.err; fail "a watcher died"; }
+stop_watchers
+echo "PASS"
