@@ -31,10 +31,11 @@ openssl rand -hex 32 > fleet.key
 openssl rand 32 > other.key   # raw bytes work too
 KEYHEX=$(cat fleet.key)
 
-# A road-only Nexar Pro: a 1-minute drive (its 62 MB segment is 8 parts of
-# 8 MiB) with a hard brake; --drives full sends the segment and its sidecars.
+# A road-only Nexar Pro: a 20-second drive (its ~20 MB segment is 4 parts of
+# 5 MiB) with a hard brake; --drives full sends the segment and its sidecars.
+# Small on purpose: the suite's radosgw keeps everything in RAM.
 nexsim init card --model pro --capacity 8G --serial PRO-EN -q
-nexsim drive card --start 2026-11-20T08:12:00 --duration 1m --event hard-brake@40s -q >/dev/null
+nexsim drive card --start 2026-11-20T08:12:00 --duration 20s --event hard-brake@10s -q >/dev/null
 ev=$(nexls card --events --kind hard-brake --format ndjson | jq -r .id)
 seg=card/drive/20261120_081200_1.mp4
 
@@ -54,9 +55,9 @@ assert_contains "$WORK/err" "empty"
 [ -z "$(keys_under bad)" ] || fail "a bad key file let something through"
 
 # --- the backup: only ciphertext on the server
-expect_exit 0 nexsync card "$S3/a" --drives full --encrypt fleet.key --format ndjson -vvv
+expect_exit 0 nexsync card "$S3/a" --drives full --part-size 5M --encrypt fleet.key --format ndjson -vvv
 assert_eq "$(summary items_uploaded)" 2
-[ "$(summary parts_sent)" -ge 8 ] || fail "the segment was not sent in parts"
+[ "$(summary parts_sent)" -ge 4 ] || fail "the segment was not sent in parts"
 for f in "$WORK/out" "$WORK/err"; do assert_not_contains "$f" "$KEYHEX"; done
 assert_contains "$WORK/err" "key id"
 keys_under a > keys
@@ -78,7 +79,7 @@ s3curl "$AWS_ENDPOINT_URL/$NEX_S3_BUCKET/$run/a/PRO-EN/events/$ev/event.json" > 
 ! grep -q '"lat"' man || fail "a manifest in clear"
 
 # --- a no-op re-run: one LIST, nothing sent
-expect_exit 0 nexsync card "$S3/a" --drives full --encrypt fleet.key --format ndjson
+expect_exit 0 nexsync card "$S3/a" --drives full --part-size 5M --encrypt fleet.key --format ndjson
 assert_eq "$(summary bytes_sent)" 0
 assert_eq "$(summary items_up_to_date)" 2
 
@@ -105,6 +106,16 @@ for f in "$WORK/out" "$WORK/err"; do assert_not_contains "$f" "$KEYHEX"; done
 expect_exit 0 nexsync pull "$S3/a/PRO-EN/events/$ev" --to got --encrypt fleet.key
 [ -s "got/PRO-EN/events/$ev/road.mp4" ] || fail "event clip not pulled"
 [ -z "$(find got -name '*.enc' -o -name '*.part')" ] || fail "leftovers in the target"
+# no key: one error naming the manifest
+expect_exit 1 nexsync star "$S3/a/PRO-EN/events/$ev"
+assert_contains "$WORK/err" "PRO-EN/events/$ev/event.json: the backup is encrypted"
+# star and unstar rewrite the manifest sealed
+expect_exit 0 nexsync star "$S3/a/PRO-EN/events/$ev" --encrypt fleet.key
+expect_exit 0 nexls "$S3/a" --events --encrypt fleet.key --format ndjson
+assert_eq "$(jq -r .starred "$WORK/out")" true
+s3curl "$AWS_ENDPOINT_URL/$NEX_S3_BUCKET/$run/a/PRO-EN/events/$ev/event.json" | head -c 8 > magic
+assert_eq "$(cat magic)" NEXCRYPT
+expect_exit 0 nexsync unstar "$S3/a/PRO-EN/events/$ev" --encrypt fleet.key
 # another key: a clear error, nothing written
 expect_exit 3 nexsync pull "$S3/a/PRO-EN/events/$ev" --to wrong --encrypt other.key  # the item fails
 assert_contains "$WORK/err" "encrypted with another key"
@@ -121,23 +132,23 @@ assert_contains "$WORK/err" "chunk 1 of [0-9]* fails authentication"
 [ -z "$(find tampered -name '*road.mp4*' 2>/dev/null)" ] || { find tampered; fail "tampered bytes left on disk"; }
 
 # --- kill -9 mid-upload, then the resume sends only the missing parts
-set +e; NEX_SYNC_FAULT=after-part:3 nexsync card "$S3/k" --drives full --encrypt fleet.key -j 1 -q >/dev/null 2>&1; rc=$?; set -e
+set +e; NEX_SYNC_FAULT=after-part:3 nexsync card "$S3/k" --drives full --part-size 5M --encrypt fleet.key -j 1 -q >/dev/null 2>&1; rc=$?; set -e
 assert_eq "$rc" 137 "(killed at the 3rd part)"
-expect_exit 0 nexsync card "$S3/k" --drives full --encrypt fleet.key --format ndjson
+expect_exit 0 nexsync card "$S3/k" --drives full --part-size 5M --encrypt fleet.key --format ndjson
 [ "$(summary parts_resumed)" -ge 3 ] || fail "the journal's parts were not reused"
 expect_exit 0 nexsync pull "$S3/k/PRO-EN/drives/20261120_081200" --to got-k --encrypt fleet.key
 cmp "$seg" got-k/PRO-EN/footage/20261120/20261120_081200_1.mp4 || fail "resumed upload differs"
 # a run with another key does not continue that key's upload: it starts over
-set +e; NEX_SYNC_FAULT=after-part:2 nexsync card "$S3/k2" --drives full --encrypt fleet.key -j 1 -q >/dev/null 2>&1; set -e
-expect_exit 0 nexsync card "$S3/k2" --drives full --encrypt other.key --format ndjson
+set +e; NEX_SYNC_FAULT=after-part:2 nexsync card "$S3/k2" --drives full --part-size 5M --encrypt fleet.key -j 1 -q >/dev/null 2>&1; set -e
+expect_exit 0 nexsync card "$S3/k2" --drives full --part-size 5M --encrypt other.key --format ndjson
 assert_eq "$(summary parts_resumed)" 0
 expect_exit 0 nexsync pull "$S3/k2/PRO-EN/drives/20261120_081200" --to got-k2 --encrypt other.key
 cmp "$seg" got-k2/PRO-EN/footage/20261120/20261120_081200_1.mp4 || fail "upload after a key change differs"
 
 # --- a local folder: the same format, the same checks
-expect_exit 0 nexsync card backup --drives full --encrypt fleet.key -q
+expect_exit 0 nexsync card backup --drives full --part-size 5M --encrypt fleet.key -q
 for f in $(find backup -type f); do [ "$(head -c 8 "$f")" == NEXCRYPT ] || fail "$f is not encrypted"; done
-expect_exit 0 nexsync card backup --drives full --encrypt fleet.key --format ndjson
+expect_exit 0 nexsync card backup --drives full --part-size 5M --encrypt fleet.key --format ndjson
 assert_eq "$(summary bytes_sent)" 0
 expect_exit 0 nexls backup --events --encrypt fleet.key --format ndjson
 jq -c '{id,kind,time}' "$WORK/out" > local_events

@@ -35,14 +35,15 @@ head_class() {
     tr -d '\r' | awk -F': ' 'tolower($1) == "x-amz-storage-class" { print $2 }'
 }
 
-# A road-only Nexar Pro: a 1-minute drive (its 62 MB segment goes as a
-# multipart upload with --drives full) with a hard brake.
+# A road-only Nexar Pro: a 20-second drive (its ~20 MB segment goes as a
+# multipart upload of 5 MiB parts with --drives full) with a hard brake.
+# Small on purpose: the suite's radosgw keeps everything in RAM.
 nexsim init card --model pro --capacity 8G --serial PRO-SC -q
-nexsim drive card --start 2026-11-20T08:12:00 --duration 1m --event hard-brake@40s -q >/dev/null
+nexsim drive card --start 2026-11-20T08:12:00 --duration 20s --event hard-brake@10s -q >/dev/null
 ev=$(nexls card --events --kind hard-brake --format ndjson | jq -r .id)
 
 # --- continuous footage to STANDARD_IA, events stay STANDARD
-expect_exit 0 nexsync card "$S3/a" --drives full --storage-class drives=STANDARD_IA,events=STANDARD -q
+expect_exit 0 nexsync card "$S3/a" --drives full --part-size 5M --storage-class drives=STANDARD_IA,events=STANDARD -q
 classes a > got
 grep -q "^PRO-SC/footage/20261120/20261120_081200_1.mp4 STANDARD_IA$" got || { cat got; fail "the segment is not STANDARD_IA"; }
 grep -q "^PRO-SC/footage/20261120/20261120_081200.gps STANDARD_IA$" got || { cat got; fail "a sidecar is not STANDARD_IA"; }
@@ -71,7 +72,7 @@ grep -q "^PRO-SC/events/$ev/road.mp4 STANDARD$" got || { cat got; fail "the flag
 
 # --- a class this server does not have: those items fail with the reason,
 # the others are backed up; exit 3; no manifest for a failed item
-expect_exit 3 nexsync card "$S3/d" --drives full --storage-class drives=GLACIER --format ndjson
+expect_exit 3 nexsync card "$S3/d" --drives full --part-size 5M --storage-class drives=GLACIER --format ndjson
 assert_contains "$WORK/err" "refuses storage class GLACIER"
 assert_eq "$(jq -r 'select(.item != null) | "\(.item) \(.action)"' "$WORK/out" | sort | tr '\n' ';')" \
   "PRO-SC/drives/20261120_081200 failed;PRO-SC/events/$ev uploaded;"
@@ -79,7 +80,7 @@ classes d > got
 grep -q "drive.json" got && fail "a failed item has a manifest"
 grep -q "/footage/" got && fail "footage of the refused class was stored"
 # the next run with a class the server has completes it
-expect_exit 0 nexsync card "$S3/d" --drives full --storage-class drives=STANDARD_IA -q
+expect_exit 0 nexsync card "$S3/d" --drives full --part-size 5M --storage-class drives=STANDARD_IA -q
 classes d > got
 grep -q "^PRO-SC/drives/20261120_081200/drive.json STANDARD$" got || { cat got; fail "the drive was not completed"; }
 

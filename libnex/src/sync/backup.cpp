@@ -184,6 +184,9 @@ std::vector<Target> resolve(Opened& op, const ItemSelection& sel) {
 Manifest load_manifest(Destination& d, const ItemRef& ref) {
   auto text = d.read(ref.manifest_key());
   if (!text) throw InputError("no item " + d.location(ref.folder()) + " (no " + ref.manifest_key() + ")");
+  if (crypt::looks_encrypted(*text))
+    throw InputError(d.location(ref.manifest_key()) + ": the backup is encrypted",
+                     "give its key with --encrypt KEYFILE (or nexsync.encrypt)");
   Manifest m = Manifest::parse(*text);
   if (m.serial != ref.serial || m.id != ref.id || std::string(category(m.kind)) != ref.category)
     throw InputError(d.location(ref.manifest_key()) + ": the manifest names another item (" + m.ref().folder() + ")");
