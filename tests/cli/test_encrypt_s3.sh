@@ -29,6 +29,7 @@ keys_under() {  # the object keys under PREFIX/ of our run
 
 openssl rand -hex 32 > fleet.key
 openssl rand 32 > other.key   # raw bytes work too
+chmod 600 fleet.key other.key
 KEYHEX=$(cat fleet.key)
 
 # A road-only Nexar Pro: a 20-second drive (its ~20 MB segment is 4 parts of
@@ -38,6 +39,12 @@ nexsim init card --model pro --capacity 8G --serial PRO-EN -q
 nexsim drive card --start 2026-11-20T08:12:00 --duration 20s --event hard-brake@10s -q >/dev/null
 ev=$(nexls card --events --kind hard-brake --format ndjson | jq -r .id)
 seg=card/drive/20261120_081200_1.mp4
+
+# a key others can read works, with a warning
+chmod 644 other.key
+expect_exit 0 nexsync card "$S3/perm" --drives none --encrypt other.key --dry-run
+assert_contains "$WORK/err" "readable by other users"
+chmod 600 other.key
 
 # --- bad key files: one error line, exit 1, nothing sent
 printf 'short' > short.key

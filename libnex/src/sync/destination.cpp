@@ -368,7 +368,13 @@ std::unique_ptr<Destination> open_destination(std::string_view url, const Config
   if (key_file.empty()) key_file = resolve(cfg.flag("nexsync.encrypt"), nullptr, cfg, "nexsync.encrypt", "");
   // The key first: a bad key file stops the run before any request.
   std::shared_ptr<const crypt::Key> key;
-  if (!key_file.empty()) key = std::make_shared<const crypt::Key>(crypt::Key::load(key_file));
+  if (!key_file.empty()) {
+    key = std::make_shared<const crypt::Key>(crypt::Key::load(key_file));
+    std::error_code ec;
+    const auto perms = fs::status(key_file, ec).permissions();
+    if (!ec && (perms & (fs::perms::group_read | fs::perms::others_read)) != fs::perms::none)
+      ctx.log->warn("the key file {} is readable by other users (chmod 600 it)", key_file.string());
+  }
   std::unique_ptr<Destination> d;
   if (u.s3) d = std::make_unique<S3Destination>(u, opts.s3 ? *opts.s3 : s3_config(cfg, ctx));
   else d = std::make_unique<LocalDestination>(u);
