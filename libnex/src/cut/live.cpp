@@ -59,7 +59,12 @@ ClipResult record_live(const LiveOptions& o, const Context& ctx) {
   media::check_av(avcodec_parameters_to_context(dec.get(), vpar), "live view decoder");
   media::check_av(avcodec_open2(dec.get(), dec_codec, nullptr), "live view decoder");
 
-  const AVRational tb{1, 1000};  // frame times in ms since the first frame
+  // Frame times since the first frame, on a 1/30 s grid: each frame keeps
+  // the tick it arrived in (the next free one when two arrive in the same
+  // tick: a burst after a stall on a busy link). Times in ms made players
+  // that resample to a guessed frame rate (the ffmpeg command line) give two
+  // frames a few ms apart the same time stamp.
+  const AVRational tb{1, 30};
   EncoderSetup s;
   s.width = vpar->width & ~1;
   s.height = vpar->height & ~1;
@@ -104,7 +109,7 @@ ClipResult record_live(const LiveOptions& o, const Context& ctx) {
 
   using clock = std::chrono::steady_clock;
   std::optional<clock::time_point> t0;
-  int64_t last_ms = -1;
+  int64_t last_tick = -1;
   Progress bar(ctx, "live", static_cast<uint64_t>(o.duration_ms));
   bool done = false;
   while (!done) {
@@ -128,15 +133,16 @@ ClipResult record_live(const LiveOptions& o, const Context& ctx) {
         done = true;
         break;
       }
-      if (ms <= last_ms) ms = last_ms + 1;  // two frames in one millisecond: keep them in order
-      last_ms = ms;
+      int64_t tick = (ms * tb.den + 500) / 1000;
+      if (tick <= last_tick) tick = last_tick + 1;  // two frames in one tick: keep them in order
+      last_tick = tick;
       sws.reset(sws_getCachedContext(sws.release(), frame->width, frame->height,
                                      static_cast<AVPixelFormat>(frame->format), s.width, s.height, AV_PIX_FMT_YUV420P,
                                      SWS_BICUBIC, nullptr, nullptr, nullptr));
       if (!sws) throw InputError("cannot convert the live view's pixel format");
       media::check_av_io(av_frame_make_writable(yuv.get()), "frame buffer");
       sws_scale(sws.get(), frame->data, frame->linesize, 0, frame->height, yuv->data, yuv->linesize);
-      yuv->pts = ms;
+      yuv->pts = tick;
       yuv->pict_type = AV_PICTURE_TYPE_NONE;
       encode(enc.get(), yuv.get(), sink);
       ++r.frames;
