@@ -21,7 +21,7 @@ fs::path temp_path_for(const fs::path& final_path) {
          ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()));
 }
 
-std::optional<std::string> stale_temp_final(std::string_view name) {
+std::optional<TempName> parse_temp_name(std::string_view name) {
   // ".<name>.tmp-<pid>", or a temporary of that one (".<...>.tmp-<pid>-0" and the like)
   const auto at = name.find(".tmp-");
   if (name.size() < 2 || name[0] != '.' || at == std::string::npos) return std::nullopt;
@@ -29,9 +29,15 @@ std::optional<std::string> stale_temp_final(std::string_view name) {
   const std::string digits(name.substr(at + 5, stop == std::string::npos ? std::string::npos : stop - at - 5));
   if (digits.empty() || digits.size() > 9) return std::nullopt;
   const pid_t pid = static_cast<pid_t>(std::stol(digits));
-  if (pid <= 0 || pid == ::getpid()) return std::nullopt;
-  if (::kill(pid, 0) == 0 || errno == EPERM) return std::nullopt;  // its writer still runs
-  return at > 1 ? std::string(name.substr(1, at - 1)) : std::string();
+  if (pid <= 0) return std::nullopt;
+  return TempName{at > 1 ? std::string(name.substr(1, at - 1)) : std::string(), pid};
+}
+
+std::optional<std::string> stale_temp_final(std::string_view name) {
+  auto t = parse_temp_name(name);
+  if (!t || t->pid == ::getpid()) return std::nullopt;
+  if (::kill(t->pid, 0) == 0 || errno == EPERM) return std::nullopt;  // its writer still runs
+  return t->final_name;
 }
 
 std::vector<std::string> remove_stale_temps(const fs::path& dir) {

@@ -73,6 +73,13 @@ for k in 1 2 3; do
   wait_for 120 "the cloud to hold $m open segment(s)" s3_has
   alive || { tail -n 60 s3.err local.err; fail "a watcher died"; }
   same_files 081
+  if [ "$k" = 1 ]; then
+    # Paused past the watcher's 3 s grace after a close, the drive stays
+    # open: the camera's temporary names say it is still being recorded.
+    sleep 6
+    assert_eq "$(local_state 20261120_081200)" "true $m" "(the paused drive in the folder backup)"
+    assert_eq "$(s3_state 20261120_081200)" "true false $m" "(the paused drive in the cloud)"
+  fi
   kill -CONT "$cam"
 done
 wait "$cam"

@@ -1,6 +1,8 @@
 #pragma once
 // Crash-safe file writing: temporary name, fsync, rename. Nothing partial
 // ever stands under a final name.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -16,6 +18,13 @@ std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
 // process is gone: what a crash or a kill -9 left behind. A temporary file
 // of a process still running is left alone. Returns the names removed.
 std::vector<std::string> remove_stale_temps(const std::filesystem::path& dir);
+// A temporary name (temp_path_for, ".<final>.tmp-<pid>[...]"): the final
+// name it will get and its writer's pid, whether or not that one still runs.
+struct TempName {
+  std::string final_name;
+  pid_t pid = 0;
+};
+std::optional<TempName> parse_temp_name(std::string_view name);
 // The final name of `name` when it is a temporary sibling
 // (".<final>.tmp-<pid>[...]") whose writing process is gone; nullopt for any
 // other name and for a writer still running.

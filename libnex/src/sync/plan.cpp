@@ -107,10 +107,17 @@ struct Builder {
         if (follows(fs::path(rel).filename().string())) return true;
     if (!scan.root.empty())
       for (const auto& rel : scan.unknown_files) {
-        auto fin = stale_temp_final(fs::path(rel).filename().string());
-        if (!fin || !follows(*fin)) continue;
+        auto tmp = parse_temp_name(fs::path(rel).filename().string());
+        if (!tmp) continue;
+        // A temporary of a temporary while the camera copies into place
+        // ("..NAME.tmp-PID.tmp-PID-1") names ".NAME".
+        std::string_view final_name = tmp->final_name;
+        while (!final_name.empty() && final_name[0] == '.') final_name.remove_prefix(1);
+        if (!follows(final_name)) continue;
+        // ctime: a camera may date its files by its own clock (nexsim does),
+        // but the kernel dates the last change of the file by the machine's.
         auto st = stamp(scan.root / rel);
-        if (st && age_ms(st->mtime_ns) < kLiveMs + dur(last)) return true;
+        if (st && age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kLiveMs + dur(last)) return true;
       }
     if (!o.watch) return false;
     for (Camera c : {Camera::Road, Camera::Interior}) {
@@ -118,7 +125,8 @@ struct Builder {
       if (!f) continue;
       auto st = stamp(f->path);
       if (!st) continue;
-      if (cam_info(last, c).state != Mp4State::Ok && age_ms(st->mtime_ns) < kLiveMs) return true;
+      if (cam_info(last, c).state != Mp4State::Ok && age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kLiveMs)
+        return true;
       if (age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kCloseGraceMs) return true;
     }
     return false;
