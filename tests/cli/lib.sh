@@ -32,6 +32,22 @@ wait_for() {
     sleep 0.1
   done
 }
+# s3_test [TOOL...]: the prelude of a test against the suite's radosgw
+# (scripts named test_*s3*.sh get it as a ctest fixture): skips (exit 125)
+# without jq, the TOOLs or the server; loads the server's address and test
+# key; a work dir and an empty config of the test's own; $run, a prefix of
+# its own in the shared bucket, and $S3, its s3:// URL. Call it in $WORK.
+s3_test() {
+  local t
+  for t in jq "$@"; do command -v "$t" >/dev/null || { echo "$t missing" >&2; exit 125; }; done
+  [ -s "${NEX_S3_ENV_FILE:-}" ] || { echo "no S3 server (NEX_S3_ENV_FILE)" >&2; exit 125; }
+  # shellcheck disable=SC1090
+  . "$NEX_S3_ENV_FILE"
+  export NEX_SYNC_WORK_DIR="$WORK/state" NEX_CONFIG="$WORK/config.yaml"
+  : > "$NEX_CONFIG"
+  run="t$$-$RANDOM"
+  S3="s3://$NEX_S3_BUCKET/$run"
+}
 # foreign_card PROFILE: the card tests/harness/foreign_card.sh makes for
 # PROFILE (footage made by the ffmpeg command line, not by nex), copied to
 # ./PROFILE. The cards are made once and kept in $FOREIGN_CACHE (under

@@ -8,16 +8,7 @@
 # the key appears in no output, log or work-dir file.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
-command -v curl >/dev/null || { echo "curl missing" >&2; exit 125; }
-command -v openssl >/dev/null || { echo "openssl missing" >&2; exit 125; }
-[ -s "${NEX_S3_ENV_FILE:-}" ] || { echo "no S3 server (NEX_S3_ENV_FILE)" >&2; exit 125; }
-# shellcheck disable=SC1090
-. "$NEX_S3_ENV_FILE"
-export NEX_SYNC_WORK_DIR="$WORK/state" NEX_CONFIG="$WORK/config.yaml"
-: > "$NEX_CONFIG"
-run="t$$-$RANDOM"   # a prefix of our own in the shared bucket
-S3="s3://$NEX_S3_BUCKET/$run"
+s3_test curl openssl
 summary() { tail -1 "$WORK/out" | jq -r ".$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 s3curl() { curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \

@@ -6,14 +6,7 @@
 # every object downloaded again and its SHA-256 checked, --watch, nexls.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
-[ -s "${NEX_S3_ENV_FILE:-}" ] || { echo "no S3 server (NEX_S3_ENV_FILE)" >&2; exit 125; }
-# shellcheck disable=SC1090
-. "$NEX_S3_ENV_FILE"
-export NEX_SYNC_WORK_DIR="$WORK/state" NEX_CONFIG="$WORK/config.yaml"
-: > "$NEX_CONFIG"
-run="t$$-$RANDOM"   # a prefix of our own in the shared bucket
-S3="s3://$NEX_S3_BUCKET/$run"
+s3_test
 summary() { tail -1 "$WORK/out" | jq -r ".$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 

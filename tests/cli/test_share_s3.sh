@@ -6,15 +6,7 @@
 # secret appears in a link or in any output; bad input is one error line.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
-command -v curl >/dev/null || { echo "curl missing" >&2; exit 125; }
-[ -s "${NEX_S3_ENV_FILE:-}" ] || { echo "no S3 server (NEX_S3_ENV_FILE)" >&2; exit 125; }
-# shellcheck disable=SC1090
-. "$NEX_S3_ENV_FILE"
-export NEX_SYNC_WORK_DIR="$WORK/state" NEX_CONFIG="$WORK/config.yaml"
-: > "$NEX_CONFIG"
-run="t$$-$RANDOM"   # a prefix of our own in the shared bucket
-S3="s3://$NEX_S3_BUCKET/$run"
+s3_test curl
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 no_secret() { for f in "$@"; do assert_not_contains "$f" "$AWS_SECRET_ACCESS_KEY"; done; }
 # http_status URL: the status of a GET through the link, body in $WORK/body

@@ -8,15 +8,7 @@
 # go on; a malformed value is a usage error.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
-command -v curl >/dev/null || { echo "curl missing" >&2; exit 125; }
-[ -s "${NEX_S3_ENV_FILE:-}" ] || { echo "no S3 server (NEX_S3_ENV_FILE)" >&2; exit 125; }
-# shellcheck disable=SC1090
-. "$NEX_S3_ENV_FILE"
-export NEX_SYNC_WORK_DIR="$WORK/state" NEX_CONFIG="$WORK/config.yaml"
-: > "$NEX_CONFIG"
-run="t$$-$RANDOM"   # a prefix of our own in the shared bucket
-S3="s3://$NEX_S3_BUCKET/$run"
+s3_test curl
 # classes PREFIX: "key class" lines of ListObjectsV2 under the bucket's PREFIX/
 # (curl signs the request; radosgw names every object's class)
 classes() {

@@ -15,14 +15,7 @@
 #   once the card says nobody is writing it.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
-[ -s "${NEX_S3_ENV_FILE:-}" ] || { echo "no S3 server (NEX_S3_ENV_FILE)" >&2; exit 125; }
-# shellcheck disable=SC1090
-. "$NEX_S3_ENV_FILE"
-export NEX_SYNC_WORK_DIR="$WORK/state" NEX_CONFIG="$WORK/config.yaml"
-: > "$NEX_CONFIG"
-run="t$$-$RANDOM"   # a prefix of our own in the shared bucket
-S3="s3://$NEX_S3_BUCKET/$run"
+s3_test
 SER=PRO-W1
 
 nexsim init card --model pro --capacity 8G --serial $SER -q
@@ -60,13 +53,13 @@ same_files() {
 
 # --- a drive followed segment by segment ----------------------------------------
 start_watchers
-nexsim drive card --start 2026-11-20T08:12:00 --duration 4m --pace 20x --event hard-brake@100s -q >/dev/null & cam=$!
-for k in 1 2 3; do
+nexsim drive card --start 2026-11-20T08:12:00 --duration 3m --pace 20x --event hard-brake@100s -q >/dev/null & cam=$!
+for k in 1 2; do
   at_least() { [ "$(closed 081)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
   wait_for 120 "segment $k to close on the card" at_least "$k"
   kill -STOP "$cam"
   m=$(closed 081)
-  [ "$m" -lt 4 ] || fail "the drive ended before the test could pause the camera"
+  [ "$m" -lt 3 ] || fail "the drive ended before the test could pause the camera"
   local_has() { [ "$(local_state 20261120_081200)" == "true $m" ] || ! alive; }
   s3_has() { [ "$(s3_state 20261120_081200)" == "true false $m" ] || ! alive; }
   wait_for 120 "the folder backup to hold $m open segment(s)" local_has
@@ -83,8 +76,8 @@ for k in 1 2 3; do
   kill -CONT "$cam"
 done
 wait "$cam"
-final_local() { [ "$(local_state 20261120_081200)" == "false 4" ] || ! alive; }
-final_s3() { [ "$(s3_state 20261120_081200)" == "false true 4" ] || ! alive; }
+final_local() { [ "$(local_state 20261120_081200)" == "false 3" ] || ! alive; }
+final_s3() { [ "$(s3_state 20261120_081200)" == "false true 3" ] || ! alive; }
 wait_for 120 "the folder backup's drive to be final" final_local
 wait_for 120 "the cloud's drive to be final" final_s3
 same_files 081
@@ -110,7 +103,7 @@ for view in drives segments; do
 done
 
 # --- watchers killed mid-drive, and restarted ---------------------------------------
-nexsim drive card --start 2026-11-20T09:00:00 --duration 5m --pace 20x -q >/dev/null & cam=$!
+nexsim drive card --start 2026-11-20T09:00:00 --duration 4m --pace 20x -q >/dev/null & cam=$!
 at_least() { [ "$(closed 090)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
 wait_for 120 "two segments of the second drive to close" at_least 2
 kill -STOP "$cam"
@@ -129,8 +122,8 @@ kill -CONT "$cam"
 : > s3.err
 start_watchers
 wait "$cam"
-final2_local() { [ "$(local_state 20261120_090000)" == "false 5" ] || ! alive; }
-final2_s3() { [ "$(s3_state 20261120_090000)" == "false true 5" ] || ! alive; }
+final2_local() { [ "$(local_state 20261120_090000)" == "false 4" ] || ! alive; }
+final2_s3() { [ "$(s3_state 20261120_090000)" == "false true 4" ] || ! alive; }
 wait_for 120 "the folder backup's second drive to be final" final2_local
 wait_for 120 "the cloud's second drive to be final" final2_s3
 same_files 090
@@ -143,7 +136,7 @@ done < listed.before
 grep -q "verified s3://$NEX_S3_BUCKET/$run/w/$SER/footage/" s3.err || { cat s3.err; fail "the restarted watcher sent nothing new"; }
 
 # --- the camera killed mid-drive -----------------------------------------------------
-nexsim drive card --start 2026-11-20T10:00:00 --duration 5m --pace 20x -q >/dev/null & cam=$!
+nexsim drive card --start 2026-11-20T10:00:00 --duration 3m --pace 20x -q >/dev/null & cam=$!
 at_least() { [ "$(closed 100)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
 wait_for 120 "two segments of the third drive to close" at_least 2
 kill -9 "$cam"

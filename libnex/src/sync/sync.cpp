@@ -1058,7 +1058,8 @@ struct Job {
       // minute for a writer that died.
       int64_t idle_ms = 60000;
       if (has({"deferred"})) idle_ms = 2000;
-      else if (has({"in progress", "open"}) && steady_ms() - changed_at < 10000) idle_ms = 3500;
+      // (a pass that sent segments may have outlasted the grace: ask again)
+      else if (has({"in progress"}) || (has({"open"}) && steady_ms() - changed_at < 10000)) idle_ms = 3500;
       int64_t waited = 0;
       bool changed = false;
       while (!changed && waited < idle_ms) {
