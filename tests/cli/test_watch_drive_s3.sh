@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Upload while driving (#17): `nexsync --watch --drives full` follows a card
-# while nexsim records a drive in accelerated real time (--pace 20x), to
+# while nexsim records a drive in accelerated real time (--pace 10x), to
 # radosgw and to a folder at once.
 # - Each closed segment reaches both backups, verified, while the drive is
 #   still being recorded: the camera is paused (SIGSTOP) after segments
@@ -53,7 +53,7 @@ same_files() {
 
 # --- a drive followed segment by segment ----------------------------------------
 start_watchers
-nexsim drive card --start 2026-11-20T08:12:00 --duration 3m --pace 20x --event hard-brake@100s -q >/dev/null & cam=$!
+nexsim drive card --start 2026-11-20T08:12:00 --duration 3m --pace 10x --event hard-brake@100s -q >/dev/null & cam=$!
 for k in 1 2; do
   at_least() { [ "$(closed 081)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
   wait_for 120 "segment $k to close on the card" at_least "$k"
@@ -103,7 +103,7 @@ for view in drives segments; do
 done
 
 # --- watchers killed mid-drive, and restarted ---------------------------------------
-nexsim drive card --start 2026-11-20T09:00:00 --duration 4m --pace 20x -q >/dev/null & cam=$!
+nexsim drive card --start 2026-11-20T09:00:00 --duration 4m --pace 10x -q >/dev/null & cam=$!
 at_least() { [ "$(closed 090)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
 wait_for 120 "two segments of the second drive to close" at_least 2
 kill -STOP "$cam"
@@ -133,10 +133,12 @@ cmp inodes.before inodes.after || fail "the restarted watcher copied listed segm
 while read -r k; do
   ! grep -q "verified s3://$NEX_S3_BUCKET/$run/w/$SER/$k:" s3.err || fail "the restarted watcher sent $k again"
 done < listed.before
-grep -q "verified s3://$NEX_S3_BUCKET/$run/w/$SER/footage/" s3.err || { cat s3.err; fail "the restarted watcher sent nothing new"; }
+# (unless the camera had closed its last segment before the test paused it)
+[ "$m" -eq 4 ] || grep -q "verified s3://$NEX_S3_BUCKET/$run/w/$SER/footage/" s3.err ||
+  { cat s3.err; fail "the restarted watcher sent nothing new"; }
 
 # --- the camera killed mid-drive -----------------------------------------------------
-nexsim drive card --start 2026-11-20T10:00:00 --duration 3m --pace 20x -q >/dev/null & cam=$!
+nexsim drive card --start 2026-11-20T10:00:00 --duration 3m --pace 10x -q >/dev/null & cam=$!
 at_least() { [ "$(closed 100)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
 wait_for 120 "two segments of the third drive to close" at_least 2
 kill -9 "$cam"
