@@ -66,4 +66,7 @@ foreign_card() {
     mv -T "$FOREIGN_CACHE/$p.tmp.$$" "$FOREIGN_CACHE/$p" 2>/dev/null || rm -rf "$FOREIGN_CACHE/$p.tmp.$$"
   fi
   rm -rf "$p"; cp -r "$FOREIGN_CACHE/$p" "$p"; rm -f "$p/.done"
+  # what the profile is for is in its files' boxes (sample entries,
+  # timescales, ctts, edit lists): checked on every use, not only when made
+  bash "$harness/foreign_card.sh" --verify "$p" "$p" >/dev/null || fail "the $p card is not what its profile claims"
 }

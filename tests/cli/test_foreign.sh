@@ -3,11 +3,14 @@
 # cameras' settings (tests/harness/foreign_card.sh: H.264 with B-frames,
 # B-pyramid and open GOPs, H.264 Baseline with scene-cut keyframes, HEVC
 # Main (hvc1, CRA open GOPs) and Main10 (hev1), 25 / 29.97 / 30 / 60 fps and
-# variable frame rate, MP4 and MOV, AAC, PCM or no audio). For each:
-# nexls lists the real codec and frame rate; nexcut's clips are checked
-# against the source by an independent decoder (tests/harness/framecmp.py:
-# every frame at the same capture time, copied frames bit-identical,
-# GStreamer agrees), in every mode; bad input is refused in one line.
+# variable frame rate, MP4 and MOV, AAC, PCM (sowt, twos, lpcm) or no
+# audio; the boxes each profile is for are checked when its card is used).
+# For each: nexls lists the real codec, frame rate and audio; nexcut's clips
+# are checked against the source by an independent decoder
+# (tests/harness/framecmp.py: every frame at the same capture time, copied
+# frames bit-identical, the interior's sound the source's at the same
+# capture time across every seam, GStreamer agrees), in every mode; bad
+# input is refused in one line.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
 for cmd in ffmpeg ffprobe jq gst-launch-1.0; do
@@ -16,32 +19,41 @@ done
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || { echo "python3-numpy missing" >&2; exit 125; }
 gst-inspect-1.0 avdec_h265 >/dev/null 2>&1 || { echo "gstreamer1.0-libav missing" >&2; exit 125; }
 harness="$NEX_SOURCE_DIR/tests/harness"
-cmp_frames() { /usr/bin/python3 "$harness/framecmp.py" "$@" > cmp.out || fail "framecmp $*"; }
+cmp_frames() { /usr/bin/python3 "$harness/framecmp.py" "$@" > cmp.out || fail "framecmp $*"; echo "framecmp $3 $5: $(cat cmp.out)"; }
 
 clean() {
   ffmpeg -v error -i "$1" -f null - 2>dec.err
   [ ! -s dec.err ] || { cat dec.err; fail "ffmpeg cannot decode $1 cleanly"; }
 }
-# cut CARD CAMERA FROM TO OUT [nexcut args]: an exact clip, checked frame by frame.
+# exact CARD CAMERA FROM TO OUT [framecmp args]: an exact clip, checked frame by frame.
 exact() {
   local card=$1 cam=$2 from=$3 to=$4 out=$5; shift 5
-  expect_exit 0 nexcut "$card" --from "$from" --to "$to" --camera "$cam" -o "$out" --format json "$@"
+  expect_exit 0 nexcut "$card" --from "$from" --to "$to" --camera "$cam" -o "$out" --format json
   local n r
   n=$(jq -r '.[0].frames' "$WORK/out"); r=$(jq -r '.[0].reencoded_frames' "$WORK/out")
   clean "$out"
-  cmp_frames "$card" "$cam" "2026-11-20T$from" "2026-11-20T$to" "$out" --copied $((n - r)) --gst
+  cmp_frames "$card" "$cam" "2026-11-20T$from" "2026-11-20T$to" "$out" --copied $((n - r)) --gst "$@"
   assert_eq "$(jq -r .frames cmp.out)" "$n" "($card $from-$to: frames nexcut reported)"
+  # a smart cut, not a re-encode: at least half of a clip of 15 s or more is copied
+  [ "$n" -lt 400 ] || [ $((2 * r)) -lt "$n" ] || fail "$card $from-$to: $r of $n frames re-encoded"
+  # the source's codec, profile and pixel format
+  local src; src=$(ls "$card"/drive/*_"$([ "$cam" = road ] && echo 1 || echo 2)".* | head -1)
+  assert_eq "$(vparams "$out")" "$(vparams "$src")" "($card $from-$to: codec, profile, pixel format)"
 }
+vparams() { ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,profile,pix_fmt -of csv=p=0 "$1"; }
 
 declare -A CODEC=([h264-high-b3]=h264 [h264-main-b1-open]=h264 [h264-baseline-25]=h264 [h264-high-60]=h264
   [hevc-main]=hevc [hevc-main10]=hevc [h264-vfr]=h264 [h264-main-60s]=h264
-  [h264-b2-180s]=h264 [hevc-180s]=hevc [h264-5b]=h264 [hevc-5b]=hevc)
+  [h264-b2-180s]=h264 [hevc-180s]=hevc [h264-5b]=h264 [hevc-5b]=hevc [h264-main-lpcm]=h264)
 declare -A FPS=([h264-high-b3]=30 [h264-main-b1-open]=29.97 [h264-baseline-25]=25 [h264-high-60]=60
   [hevc-main]=30 [hevc-main10]=25 [h264-vfr]=any [h264-main-60s]=30
-  [h264-b2-180s]=30 [hevc-180s]=25 [h264-5b]=29.97 [hevc-5b]=30)
+  [h264-b2-180s]=30 [hevc-180s]=25 [h264-5b]=29.97 [hevc-5b]=30 [h264-main-lpcm]=30)
 declare -A SEGS=([h264-high-b3]=3 [h264-main-b1-open]=3 [h264-baseline-25]=3 [h264-high-60]=2
   [hevc-main]=3 [hevc-main10]=2 [h264-vfr]=2 [h264-main-60s]=2
-  [h264-b2-180s]=2 [hevc-180s]=2 [h264-5b]=6 [hevc-5b]=6)
+  [h264-b2-180s]=2 [hevc-180s]=2 [h264-5b]=6 [hevc-5b]=6 [h264-main-lpcm]=2)
+# the interior's audio as nexls names it (its sample entry; null: none)
+declare -A AUDIO=([h264-high-b3]=mp4a [h264-main-b1-open]=sowt [h264-baseline-25]=null [h264-high-60]=mp4a
+  [h264-vfr]=mp4a [h264-main-60s]=twos [h264-b2-180s]=mp4a [h264-5b]=sowt [h264-main-lpcm]=lpcm)
 declare -A SEGLEN=([h264-main-60s]=60 [h264-b2-180s]=180 [hevc-180s]=180 [h264-5b]=10 [hevc-5b]=10)
 # at SECONDS: the camera time SECONDS after 08:12:00 (HH:MM:SS.f)
 at() { date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + ${1%.*} ))" +%H:%M:%S.${1#*.}; }
@@ -53,6 +65,8 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
   echo "--- $p"
   foreign_card "$p"
   interior=0; ls "$p"/drive/*_2.* >/dev/null 2>&1 && interior=1
+  # the interior's clips are checked for sound too (continuous and in sync at every seam)
+  aud=(); [ "$interior" = 1 ] && [ "${AUDIO[$p]}" != null ] && aud=(--audio)
 
   # nexls: every segment, its real codec and frame rate; one drive; nothing wrong but missing sidecars
   expect_exit 0 nexls "$p" --segments --format ndjson
@@ -62,26 +76,45 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
     jq -e --argjson f "${FPS[$p]}" '(.fps - $f) | fabs < 0.01' "$WORK/out" >/dev/null ||
       fail "$p: frame rate $(jq -r .fps "$WORK/out" | head -1), expected ${FPS[$p]}"
   fi
+  if [ "$interior" = 1 ]; then
+    assert_eq "$(jq -r .audio "$WORK/out" | sort -u)" "${AUDIO[$p]}" "($p: audio)"
+  fi
+  seglen=${SEGLEN[$p]:-20}
+  # the real durations (the cards' segments are SEGLEN long), and the files' sizes
+  jq -e --argjson l "$seglen" '(.duration_s - $l) | fabs < 0.1' "$WORK/out" >/dev/null ||
+    fail "$p: segment durations $(jq -r .duration_s "$WORK/out" | tr '\n' ' '), expected $seglen s"
+  while read -r id bytes; do
+    assert_eq "$bytes" "$(cat "$p"/drive/"$id"_* | wc -c)" "($p $id: bytes)"
+  done < <(jq -r '"\(.id) \(.bytes)"' "$WORK/out")
   expect_exit 0 nexls "$p" --format ndjson
   assert_eq "$(wc -l < "$WORK/out")" 1 "($p: one drive: segments join on their real durations)"
+  jq -e --argjson d "$(( ${SEGS[$p]} * seglen ))" '(.duration_s - $d) | fabs < 0.2' "$WORK/out" >/dev/null ||
+    fail "$p: the drive lasts $(jq -r .duration_s "$WORK/out") s, expected $(( ${SEGS[$p]} * seglen ))"
   set +e; nexls "$p" --check --format json > check.json; rc=$?; set -e
   [ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "$p: nexls --check exited $rc"
   other=$(jq -r '.findings[] | select(.severity != "info" and .code != "missing-sidecar") | "\(.code) \(.path) \(.message)"' check.json)
   [ -z "$other" ] || fail "$p: nexls --check reports $other"
 
   # exact: inside one segment, across one boundary, across every boundary
-  seglen=${SEGLEN[$p]:-20}
   exact "$p" road 08:12:03.3 08:12:09.1 "$p-in.mp4"
   exact "$p" road "$(at $((seglen - 8)).4)" "$(at $((seglen + 7)).9)" "$p-one.mp4"
   last=$(( ${SEGS[$p]} * seglen ))
   to=$(at $((last - 1)).3)
   if [ "$interior" = 1 ]; then
     exact "$p" road 08:12:05.55 "$to" "$p-all.mp4"
-    exact "$p" interior 08:12:05.55 "$to" "$p-all-i.mp4"
-    # both cameras in one call: the same frames as each alone
+    exact "$p" interior 08:12:05.55 "$to" "$p-all-i.mp4" "${aud[@]}"
+    # both cameras in one call: the same frames (and sound) as each alone
     expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --camera both -o "$p-both.mp4" --format json
     clean "$p-both_road.mp4"; clean "$p-both_interior.mp4"
-    cmp_frames "$p" interior 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-both_interior.mp4" --gst
+    cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-both_road.mp4" --gst
+    cmp_frames "$p" interior 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-both_interior.mp4" --gst "${aud[@]}"
+    if [ ${#aud[@]} -gt 0 ]; then
+      # --copy of the interior: the copied pictures, and the sound under them across the seam
+      expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --copy --camera interior -o "$p-copy-i.mp4" --format json
+      s=$(jq -r '.[0].start' "$WORK/out"); e=$(jq -r '.[0].end' "$WORK/out"); n=$(jq -r '.[0].frames' "$WORK/out")
+      clean "$p-copy-i.mp4"
+      cmp_frames "$p" interior "$s" "$e" "$p-copy-i.mp4" --copied "$n" --audio
+    fi
   else
     exact "$p" road 08:12:05.55 "$to" "$p-all.mp4"
   fi
@@ -90,6 +123,8 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
   expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --copy -o "$p-copy.mp4" --format json
   s=$(jq -r '.[0].start' "$WORK/out"); e=$(jq -r '.[0].end' "$WORK/out"); n=$(jq -r '.[0].frames' "$WORK/out")
   [[ "$s" < "2026-11-20T08:12:12.401" ]] || fail "$p: --copy starts at $s, after the start"
+  # and says so
+  [ "$s" = 2026-11-20T08:12:12.400 ] || assert_contains "$WORK/err" "the clip starts at the keyframe at"
   clean "$p-copy.mp4"
   cmp_frames "$p" road "$s" "$e" "$p-copy.mp4" --copied "$n" --gst
 
@@ -135,6 +170,16 @@ expect_exit 0 nexcut mixed --from 08:12:15 --to 08:12:25 -o mixed.mp4 --format j
 assert_contains "$WORK/err" "re-encoding"
 clean mixed.mp4
 cmp_frames mixed road 2026-11-20T08:12:15.000 2026-11-20T08:12:25.000 mixed.mp4
+# a mid-drive change of picture size (480x272 -> 320x240, H.264 both): the
+# clip is re-encoded at the first segment's size, with a warning naming the file
+mkdir -p resized/drive; cp h264-high-b3/camera.yaml resized/
+cp h264-high-b3/drive/20261120_081200_1.mp4 resized/drive/
+cp h264-high-b3/drive/20261120_081220_2.mp4 resized/drive/20261120_081220_1.mp4
+expect_exit 0 nexcut resized --from 08:12:15 --to 08:12:25 -o resized.mp4 --format json
+assert_contains "$WORK/err" "20261120_081220_1.mp4 has different picture size"
+assert_eq "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 resized.mp4)" "480,272"
+clean resized.mp4
+cmp_frames resized road 2026-11-20T08:12:15.000 2026-11-20T08:12:25.000 resized.mp4
 # ProRes (intra-only, not for MP4): re-encoded, with a warning saying why
 mkdir -p odd/drive; cp h264-high-b3/camera.yaml odd/
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=320x240:rate=25 -t 3 -c:v prores_ks -f mov odd/drive/20261120_081200_1.mov

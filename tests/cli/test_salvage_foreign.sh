@@ -2,8 +2,8 @@
 # nexcut salvage on footage nex did not write (#12): cards made by the ffmpeg
 # command line (tests/harness/foreign_card.sh) with H.264 B-frames and
 # B-pyramid, H.264 open GOPs in MOV with PCM audio (sowt, and twos in 60 s
-# segments), HEVC Main (hvc1, CRA open
-# GOPs, 4 B-frames) and HEVC Main10 (hev1, MOV). A segment is power-cut the
+# segments; 24-bit 96 kHz lpcm behind an empty edit, no B-frames), HEVC
+# Main (hvc1, CRA open GOPs, 4 B-frames) and HEVC Main10 (hev1, MOV). A segment is power-cut the
 # way a camera leaves it (the file ends inside its mdat, no moov, mdat size
 # 0); salvage must recover every complete frame, each picture bit-identical
 # to the source's, at the source's presentation time (checked without nex by
@@ -77,7 +77,7 @@ salvage_check() {
   echo "$p $name @$frac: $(cat cmp.out) codec=$(jq -r .codec <<<"$rep") keyframes=$(jq -r .keyframes <<<"$rep")"
 }
 
-for p in ${NEX_SALVAGE_PROFILES:-h264-high-b3 h264-main-b1-open h264-main-60s hevc-main hevc-main10}; do
+for p in ${NEX_SALVAGE_PROFILES:-h264-high-b3 h264-main-b1-open h264-main-60s h264-main-lpcm hevc-main hevc-main10}; do
   echo "--- $p"
   foreign_card "$p"
   # the second segment of each camera: the first one stays as the reference
@@ -98,7 +98,7 @@ for p in ${NEX_SALVAGE_PROFILES:-h264-high-b3 h264-main-b1-open h264-main-60s he
     assert_contains "$WORK/err" "PCM"
     assert_contains "$WORK/err" "name the output .mov"
     [ "$(grep -c "error:" "$WORK/err")" = 1 ] || { cat "$WORK/err"; fail "not one error line"; }
-    ! ls -A | grep -q pcm || fail "pcm.mp4 or a temporary file left behind"
+    ! ls -A | grep -q 'pcm\.mp4' || fail "pcm.mp4 or a temporary file left behind"
   fi
 done
 

@@ -7,10 +7,17 @@
 # the suite fast; the structure (GOPs, B-frames, timescales, containers)
 # is what matters. The cards are cached: NEX_FOREIGN_CACHE/<profile>-<hash>.
 #
-# Profiles: NAME:key=value,... (see the table below); each gets a
-# camera.yaml (model pro) and drive/<YYYYMMDD_HHMMSS>_1.<ext> (road), plus
-# _2 (interior) when interior=1.
+# Profiles: see the table below; each gets a camera.yaml (model pro) and
+# drive/<YYYYMMDD_HHMMSS>_1.<ext> (road), plus _2 (interior) for H.264.
+#
+# What a profile is there to test is also claimed of its files' boxes (table
+# C, checked by tests/harness/mp4boxes.py, which reads the boxes itself): the
+# sample entries, the track timescales, a ctts box or none, the edit list. A
+# card whose files do not hold what the profile claims is not made (a future
+# ffmpeg that writes otherwise fails here instead of silently testing less);
+# `foreign_card.sh --verify PROFILE CARD` checks an existing card.
 set -euo pipefail
+verify_only=0; [ "${1:-}" = --verify ] && { verify_only=1; shift; }
 profile=$1 card=$2
 start_epoch=$(date -u -d 2026-11-20T08:12:00 +%s)
 
@@ -28,6 +35,27 @@ declare -A P=(
   [hevc-180s]="hevc 25 3 2 1 MOV none 180 2 hvc1"
   [h264-5b]="h264 30000/1001 3 1 1 mov sowt 10 6 pyramid"
   [hevc-5b]="hevc 30 2 1 1 mp4 none 10 6 hev1"
+  [h264-main-lpcm]="h264 30 0 1 0 MOV lpcm 20 2 late-audio"
+)
+# Claims on every file (v.*) and on the interior's (a.*; "a=none": no audio
+# track). elst: the edits, "shift" = media_time > 0 (the B-frame delay cut
+# off at the start), "zero" = media_time 0, "empty+zero" = an empty edit
+# first (audio starting 40 ms after the video), "none" = no edit list.
+# nexsim writes 90 kHz video timescales; only h264-vfr shares it.
+declare -A C=(
+  [h264-high-b3]="v.entry=avc1 v.timescale=15360 v.ctts=yes v.elst=shift a.entry=mp4a a.elst=shift"
+  [h264-main-b1-open]="v.entry=avc1 v.timescale=30000 v.ctts=yes v.elst=shift a.entry=sowt a.timescale=48000 a.elst=zero"
+  [h264-baseline-25]="v.entry=avc1 v.timescale=12800 v.ctts=no v.elst=zero a=none"
+  [h264-high-60]="v.entry=avc1 v.timescale=15360 v.ctts=yes v.elst=shift a.entry=mp4a"
+  [h264-main-60s]="v.entry=avc1 v.timescale=30000 v.ctts=yes v.elst=shift a.entry=twos a.timescale=48000"
+  [hevc-main]="v.entry=hvc1 v.timescale=15360 v.ctts=yes v.elst=shift"
+  [hevc-main10]="v.entry=hev1 v.timescale=30000 v.ctts=yes v.elst=shift"
+  [h264-vfr]="v.entry=avc1 v.timescale=90000 v.ctts=yes v.elst=shift a.entry=mp4a"
+  [h264-b2-180s]="v.entry=avc1 v.timescale=15360 v.ctts=yes v.elst=shift a.entry=mp4a"
+  [hevc-180s]="v.entry=hvc1 v.timescale=30000 v.ctts=yes v.elst=shift"
+  [h264-5b]="v.entry=avc1 v.timescale=30000 v.ctts=yes v.elst=shift a.entry=sowt"
+  [hevc-5b]="v.entry=hev1 v.timescale=15360 v.ctts=yes v.elst=shift"
+  [h264-main-lpcm]="v.entry=avc1 v.timescale=30000 v.ctts=no v.elst=zero v.stss=yes a.entry=lpcm a.timescale=96000 a.elst=empty+zero"
 )
 spec=${P[$profile]:-}
 [ -n "$spec" ] || { echo "foreign_card.sh: unknown profile $profile" >&2; exit 2; }
@@ -35,8 +63,8 @@ read -r codec fps bf gop open container audio seglen nseg extra <<<"$spec"
 interior=1; [ "$codec" = hevc ] && interior=0
 w=480 h=272
 
-mkdir -p "$card/drive"
-printf 'model: pro\nserial: "FOREIGN-%s"\nfirmware: "ffmpeg"\nutc_offset: "+00:00"\ncapacity: 8589934592\n' \
+[ "$verify_only" = 1 ] || mkdir -p "$card/drive"
+[ "$verify_only" = 1 ] || printf 'model: pro\nserial: "FOREIGN-%s"\nfirmware: "ffmpeg"\nutc_offset: "+00:00"\ncapacity: 8589934592\n' \
   "${profile^^}" > "$card/camera.yaml"
 
 rate=$fps; [ "$fps" = vfr ] && rate=30
@@ -75,11 +103,24 @@ encode() { # encode SEG_INDEX CAMERA OUT
       venc=(-c:v libx265 -preset ultrafast -pix_fmt "$pix" -b:v 500k -x265-params "$x265" -tag:v "$extra") ;;
   esac
   if [ "$cam" = 2 ] && [ "$audio" != none ]; then
-    ain=(-f lavfi -i "sine=frequency=440:beep_factor=4:sample_rate=48000,atrim=start=$t0:duration=$seglen,asetpts=PTS-STARTPTS")
+    # one continuous chirp over the whole card (400 Hz rising 2 Hz a
+    # second): no stretch of it repeats, so a clip's audio matches the
+    # source's only at its own capture time (tests/harness/framecmp.py --audio)
+    local arate=48000 a0=$t0 aoff=()
+    [ "$audio" = lpcm ] && arate=96000
+    if [ "$extra" = late-audio ]; then
+      # the audio starts 40 ms after the video (an empty edit first), at
+      # its own capture time
+      a0=$(awk -v t="$t0" 'BEGIN { printf "%.2f", t + 0.04 }') aoff=(-itsoffset 0.04)
+    fi
+    ain=("${aoff[@]}" -f lavfi -i "aevalsrc=0.4*sin(2*PI*(400*t+t*t)):s=$arate,atrim=start=$a0:duration=$seglen,asetpts=PTS-STARTPTS")
     case $audio in
       aac) aenc=(-c:a aac -b:a 64k) ;;
       sowt) aenc=(-c:a pcm_s16le) ;;
       twos) aenc=(-c:a pcm_s16be) ;;
+      # ffmpeg's MOV muxer writes the 'lpcm' sample entry (a version 2
+      # sound description) for PCM whose rate does not fit 16 bits
+      lpcm) aenc=(-c:a pcm_s24le) ;;
     esac
   fi
   local fmt=mp4; [[ ${container,,} == mov ]] && fmt=mov
@@ -91,10 +132,25 @@ encode() { # encode SEG_INDEX CAMERA OUT
     "${vsync[@]}" "${ts[@]}" "${maps[@]}" -f "$fmt" -y "$out"
 }
 
+verify() { # verify FILE CAMERA: the profile's claims hold for FILE
+  local claims=() c
+  for c in ${C[$profile]}; do
+    [[ $c == a* ]] && [ "$2" = 1 ] && continue
+    claims+=("$c")
+  done
+  [ "$2" = 1 ] && claims+=(a=none)
+  /usr/bin/python3 "$(dirname "$0")/mp4boxes.py" "$1" "${claims[@]}" >&2 ||
+    { echo "foreign_card.sh: $profile: ffmpeg did not write what the profile is for" >&2; exit 1; }
+}
+
 ext=$container
 for ((k = 0; k < nseg; k++)); do
   name=$(date -u -d "@$(( start_epoch + k * seglen ))" +%Y%m%d_%H%M%S)
-  encode "$k" 1 "$card/drive/${name}_1.$ext"
-  [ "$interior" = 1 ] && encode "$k" 2 "$card/drive/${name}_2.$ext"
+  [ "$verify_only" = 1 ] || encode "$k" 1 "$card/drive/${name}_1.$ext"
+  verify "$card/drive/${name}_1.$ext" 1
+  if [ "$interior" = 1 ]; then
+    [ "$verify_only" = 1 ] || encode "$k" 2 "$card/drive/${name}_2.$ext"
+    verify "$card/drive/${name}_2.$ext" 2
+  fi
 done
 echo "$card"

@@ -61,7 +61,8 @@ def streams(path):
 
 
 def pcm(path):
-    return run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-f", "s16le", "-"]).stdout
+    """the samples as 32-bit integers (every bit of 16- and 24-bit PCM)"""
+    return run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-f", "s32le", "-"]).stdout
 
 
 def main():
@@ -120,7 +121,9 @@ def main():
             res["audio_frames"] = len(got_a)
         else:
             a_out, a_src = pcm(out), pcm(src)
-            need = sum(int(p["size"]) for p in want_a)  # s16 sources: bytes of s16 samples
+            # the complete source packets' bytes, as 32-bit samples
+            width = next(int(s["bits_per_sample"]) for s in streams(src) if s["codec_type"] == "audio") // 8
+            need = sum(int(p["size"]) for p in want_a) // width * 4
             if len(a_out) < need or a_src[:len(a_out)] != a_out:
                 sys.exit("salvagecmp: PCM audio: %d bytes recovered, %d complete in the source, identical: %s"
                          % (len(a_out), need, a_src[:len(a_out)] == a_out))
