@@ -386,3 +386,83 @@ TEST_CASE("sync: --storage-class per item kind", "[sync]") {
     CHECK(s.of(ItemKind::Clip) == "GLACIER_IR");  // untouched
   }
 }
+
+TEST_CASE("sync: timelapse part names", "[sync]") {
+  CHECK(timelapse_part_name("20261120_081200") == "road-timelapse_20261120_081200.mp4");
+  CHECK(is_timelapse_part_name("road-timelapse_20261120_081200.mp4"));
+  for (const char* bad : {"road-timelapse.mp4", "road-timelapse_20261120_08120.mp4", "road-timelapse_20261120-081200.mp4",
+                          "road-timelapse_20261120_081200.mov", "road-timelapse_2026112a_081200.mp4",
+                          "xroad-timelapse_20261120_081200.mp4", "road-timelapse_20261120_081200.mp4x"})
+    CHECK_FALSE(is_timelapse_part_name(bad));
+}
+
+TEST_CASE("sync: a drive recorded while backed up keeps its timelapse in parts", "[sync]") {
+  // A drive of 2m30s whose camera lost power (its last segment has no index)
+  // and, while the first run looks, is writing the file after it (a
+  // temporary name, as cameras that rename at the close leave it).
+  SyncTmp tmp("nex-sync-parts");
+  const nex::Context q = nex::Context::quiet();
+  const fs::path card = tmp.path / "card";
+  nex::sim::InitOptions io;
+  io.card = card;
+  io.model = "pro";
+  io.capacity = 8ull << 30;
+  io.serial = "PRO-PARTS";
+  nex::sim::init_card(io, q);
+  nex::sim::DriveOptions d;
+  d.card = card;
+  d.start = at("2026-11-20T08:12:00");
+  d.duration_ms = 150'000;
+  d.power_cut = true;
+  d.cache_dir = nex::default_cache_dir();
+  nex::sim::simulate_drive(d, q);
+  const fs::path temp = card / "drive" / ".20261120_081500_1.mp4.tmp-4242";
+  std::ofstream(temp) << "being written";
+
+  SyncOptions o;
+  o.card = card;
+  o.destination = (tmp.path / "backup").string();
+  o.work_dir = tmp.path / "work";
+  o.drives = DrivesMode::Timelapse;
+  const fs::path item = tmp.path / "backup/PRO-PARTS/drives/20261120_081200";
+  auto parts = [&] {
+    std::vector<std::string> names;
+    for (const auto& f : Manifest::parse(nex::read_file(item / "drive.json")).files) names.push_back(f.name);
+    return names;
+  };
+  const std::vector<std::string> want{"road-timelapse_20261120_081200.mp4", "road-timelapse_20261120_081300.mp4"};
+
+  // Still recording: the closed, readable segments' parts go now.
+  SyncReport open = run_sync(o, q);
+  REQUIRE(open.items.size() == 1);
+  CHECK(open.items[0].action == "in progress");
+  CHECK(Manifest::parse(nex::read_file(item / "drive.json")).open);
+  CHECK(parts() == want);
+  CHECK_FALSE(fs::exists(item / "road-timelapse.mp4"));
+  const auto first = fs::last_write_time(item / want[0]);
+
+  // The camera is done: the drive is final with the same parts, none made or
+  // written again, and says which segment the timelapse leaves out.
+  fs::remove(temp);
+  SyncReport done = run_sync(o, q);
+  REQUIRE(done.items.size() == 1);
+  CHECK(done.items[0].action == "uploaded");
+  CHECK(done.items[0].note.find("leaves out 1 segment") != std::string::npos);
+  CHECK(done.summary.files_present == 2);
+  CHECK(done.summary.bytes_sent == 0);
+  const Manifest final_m = Manifest::parse(nex::read_file(item / "drive.json"));
+  CHECK_FALSE(final_m.open);
+  CHECK(parts() == want);
+  CHECK(fs::last_write_time(item / want[0]) == first);
+  for (const auto& f : final_m.files) {
+    CHECK(f.source.find("timelapse 30x of drive/") == 0);
+    CHECK(nex::sigv4::sha256_hex(nex::read_file(item.parent_path().parent_path() / f.key)) == f.sha256);
+  }
+
+  // A backup of the same card made after the fact has one timelapse instead.
+  o.destination = (tmp.path / "after").string();
+  SyncReport after = run_sync(o, q);
+  REQUIRE(after.items.size() == 1);
+  CHECK(fs::exists(tmp.path / "after/PRO-PARTS/drives/20261120_081200/road-timelapse.mp4"));
+  CHECK(after.items[0].note.find("damaged segments left out") != std::string::npos);
+}

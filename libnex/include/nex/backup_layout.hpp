@@ -6,6 +6,8 @@
 //   <serial>/events/<YYYYMMDD_HHMMSS>_<kind>/{road.mp4, interior.mp4, event.json}
 //   <serial>/clips/<YYYYMMDD_HHMMSS>_<name>/{road.mp4, interior.mp4, clip.json}
 //   <serial>/drives/<YYYYMMDD_HHMMSS>/{road-timelapse.mp4, drive.json}
+//     (a drive backed up while it was recorded: one part per segment,
+//      road-timelapse_<YYYYMMDD_HHMMSS>.mp4, instead of road-timelapse.mp4)
 //   <serial>/footage/<YYYYMMDD>/<original segment files>
 //
 // Keys that come back from a server or a manifest are untrusted: safe_key()
@@ -50,6 +52,13 @@ std::optional<ItemRef> parse_item_ref(std::string_view rel);
 // The item a key belongs to ("<serial>/events/<id>/road.mp4" -> that item).
 // Footage keys belong to no item: nullopt.
 std::optional<ItemRef> item_of_key(std::string_view key);
+
+// The timelapse part of one segment of a drive backed up while it was
+// recorded: "road-timelapse_20261120_081200.mp4" for segment key
+// "20261120_081200".
+std::string timelapse_part_name(std::string_view segment_key);
+// Whether a file name is one ("road-timelapse_<YYYYMMDD_HHMMSS>.mp4").
+bool is_timelapse_part_name(std::string_view name);
 
 // "footage/<YYYYMMDD>/<file name>" for a card file of a recording that starts at t.
 std::string footage_rel(LocalTime t, std::string_view file_name);

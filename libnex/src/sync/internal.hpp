@@ -165,6 +165,9 @@ struct PlanFile {
   uint64_t size = 0;
   bool estimated = false;
   std::string sha256;  // once known
+  // A timelapse part the item's manifest already lists, made from the same
+  // segment and present at the destination: neither made nor sent again.
+  bool kept = false;
 };
 
 struct PlanItem {
@@ -198,6 +201,9 @@ struct PlanOptions {
   // Files a camera says it is recording now (relative paths, as on the card),
   // besides the card's own (CardScan::recording_now): a camera's mirror.
   std::vector<std::string> recording_now;
+  // Drives whose timelapse the destination holds in per-segment parts (a
+  // drive that was backed up while it was recorded): it goes on in parts.
+  std::set<std::string> timelapse_parts;
 };
 
 struct PlanResult {

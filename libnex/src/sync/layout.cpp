@@ -117,6 +117,19 @@ std::optional<ItemRef> item_of_key(std::string_view key) {
   return ItemRef{std::string(parts[0]), std::string(parts[1]), std::string(parts[2])};
 }
 
+std::string timelapse_part_name(std::string_view segment_key) {
+  return "road-timelapse_" + std::string(segment_key) + ".mp4";
+}
+
+bool is_timelapse_part_name(std::string_view name) {
+  constexpr std::string_view pre = "road-timelapse_", post = ".mp4";
+  if (name.size() != pre.size() + 15 + post.size() || !name.starts_with(pre) || !name.ends_with(post)) return false;
+  const std::string_view key = name.substr(pre.size(), 15);
+  for (size_t i = 0; i < key.size(); ++i)
+    if (i == 8 ? key[i] != '_' : (key[i] < '0' || key[i] > '9')) return false;
+  return true;
+}
+
 std::string footage_rel(LocalTime t, std::string_view file_name) {
   return "footage/" + format_compact(t).substr(0, 8) + "/" + std::string(file_name);
 }

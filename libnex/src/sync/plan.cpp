@@ -80,6 +80,11 @@ struct Builder {
 
   ItemRef ref(ItemKind k, const std::string& id) const { return {serial, category(k), id}; }
 
+  uint64_t timelapse_estimate(uint64_t source_bytes) const {
+    return std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(source_bytes) * kTimelapseRatio * 30.0 /
+                                                       std::max(1, o.timelapse)));
+  }
+
   bool fresh(const fs::path& p, int64_t window_ms) const {
     if (!o.watch) return false;
     auto st = stamp(p);
@@ -351,9 +356,17 @@ struct Builder {
     for (size_t i : d.segments) segs.push_back(&scan.recordings[i]);
     recipe["src"] = files_json(segs);
     const bool full = mode == DrivesMode::Full || mode == DrivesMode::Both;
+    const bool lapse = mode == DrivesMode::Timelapse || mode == DrivesMode::Both;
     const bool recording = !segs.empty() && still_recording(*segs.back());
-    if (recording && full) {
-      // Its closed segments go now; the timelapse (--drives both) when it ends.
+    // A drive backed up while it was recorded keeps its timelapse in one
+    // part per segment: each closed segment's part goes as soon as it
+    // closes, and none is made or sent twice. A drive backed up after it
+    // ended has one timelapse file, as before.
+    const bool parts = lapse && (recording || o.timelapse_parts.count(d.id) > 0);
+    if (recording && (full || parts)) {
+      // Its closed segments (and their timelapse parts) go now; with one
+      // timelapse file (--drives both, never backed up in parts), the
+      // timelapse goes when it ends.
       it.open = true;
       recipe["open"] = true;
       it.note = "still recording: " + std::to_string(segs.size()) + " segment(s) so far";
@@ -374,7 +387,38 @@ struct Builder {
       }
       it.records["segments"] = std::move(rows);
     }
-    if ((mode == DrivesMode::Timelapse || mode == DrivesMode::Both) && !it.open) {
+    if (parts) {
+      size_t left_out = 0;
+      ojson keys = ojson::array();
+      for (const Recording* r : segs) {
+        // (The segment being written under its final name has no index yet;
+        // a power cut leaves one without: neither makes a part.)
+        if (!cam_ok(*r, Camera::Road)) {
+          ++left_out;
+          continue;
+        }
+        PlanFile f;
+        f.name = timelapse_part_name(r->key);
+        f.rel = it.ref.rel_folder() + "/" + f.name;
+        f.make = PlanFile::Make::Timelapse;
+        // What the part is made of, exactly: a later pass keeps the part
+        // the manifest lists with the same source.
+        f.source = "timelapse " + std::to_string(o.timelapse) + "x of " + r->road->rel + " (" +
+                   std::to_string(r->road->size) + " bytes)";
+        f.camera = "road";
+        f.from = r->start;
+        f.to = rec_end(*r);
+        f.size = timelapse_estimate(r->road->size);
+        f.estimated = true;
+        keys.push_back(r->key);
+        it.files.push_back(std::move(f));
+      }
+      recipe["timelapse"] = o.timelapse;
+      recipe["parts"] = std::move(keys);
+      if (left_out > (it.open && !cam_ok(*segs.back(), Camera::Road) ? 1u : 0u))
+        it.note += std::string(it.note.empty() ? "" : "; ") + "the timelapse leaves out " +
+                   std::to_string(left_out) + " segment(s) it cannot read";
+    } else if (lapse && !it.open) {
       // The first run of readable road segments (a power cut leaves the last
       // one without its index).
       size_t a = 0;
@@ -392,8 +436,7 @@ struct Builder {
         f.to = rec_end(*segs[b]);
         uint64_t src = 0;
         for (size_t i = a; i <= b; ++i) src += segs[i]->road->size;
-        f.size = std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(src) * kTimelapseRatio *
-                                                             30.0 / std::max(1, o.timelapse)));
+        f.size = timelapse_estimate(src);
         f.estimated = true;
         recipe["timelapse"] = o.timelapse;
         recipe["tl"] = ojson::array({format_iso(f.from, true), format_iso(f.to, true)});
@@ -406,7 +449,7 @@ struct Builder {
     it.from = d.start;
     it.to = d.end;
     it.recipe = recipe_of(recipe);
-    if (recording && !full) it.defer = "still recording";
+    if (recording && !it.open) it.defer = "still recording";
     if (it.files.empty()) return std::nullopt;
     return it;
   }

@@ -539,7 +539,7 @@ struct Job {
 
   void drop_made(const PlanItem& it) {
     for (const auto& f : it.files) {
-      if (f.make == PlanFile::Make::Copy) continue;
+      if (f.make == PlanFile::Make::Copy || f.kept) continue;
       std::error_code ec;
       const fs::path out = made_path(f);
       fs::remove(out, ec);
@@ -547,11 +547,30 @@ struct Job {
     }
   }
 
+  // Timelapse parts of a growing drive that its manifest already lists, made
+  // from the same segment and still at the destination, are kept as they
+  // are: a drive of N segments costs N part encodes, not N^2/2.
+  void keep_parts(PlanItem& it, const std::optional<Manifest>& old, std::mutex& listing_mu) {
+    if (!old || it.kind != ItemKind::Drive) return;
+    std::lock_guard lock(listing_mu);  // (workers add what they upload)
+    for (auto& f : it.files) {
+      if (f.make != PlanFile::Make::Timelapse || !is_timelapse_part_name(f.name)) continue;
+      for (const auto& m : old->files)
+        if (m.key == f.rel && m.source == f.source && !m.sha256.empty() && present(serial + "/" + m.key, m.size)) {
+          f.kept = true;
+          f.size = m.size;
+          f.sha256 = m.sha256;
+          f.estimated = false;
+          break;
+        }
+    }
+  }
+
   // Makes every file of an item; a clip that cannot be cut falls back to the
   // original recording (the evidence matters more than the trim).
   void materialize(PlanItem& it) {
     for (auto& f : it.files) {
-      if (f.make == PlanFile::Make::Copy) continue;
+      if (f.make == PlanFile::Make::Copy || f.kept) continue;
       try {
         make(it, f);
       } catch (const Interrupted&) {
@@ -580,6 +599,7 @@ struct Job {
   // The sizes of an item's files (made ones are known once made).
   void sizes(PlanItem& it) {
     for (auto& f : it.files) {
+      if (f.kept) continue;
       auto st = stamp(f.path);
       if (!st) throw IoError("cannot read " + f.path.string() + ": it is gone");
       f.size = st->size;
@@ -625,6 +645,9 @@ struct Job {
     po.watch = o.watch;
     po.now_ms = wall_ms();
     po.recording_now = camera_recording;
+    for (auto e = listing.lower_bound(serial + "/drives/"); e != listing.end() && e->first.rfind(serial + "/drives/", 0) == 0; ++e)
+      if (auto ref = item_of_key(e->first); ref && is_timelapse_part_name(fs::path(e->first).filename().string()))
+        po.timelapse_parts.insert(ref->id);
     if (o.items) {
       std::vector<std::pair<std::string, std::string>> items;
       if (*o.items == "-") {
@@ -832,6 +855,7 @@ struct Job {
         up->wait_queue_below(std::max<uint64_t>(256ull << 20, 4 * o.part_size));
         progress.update(stats.bytes_sent.load());
         try {
+          keep_parts(it, old[i], listing_mu);
           materialize(it);
           sizes(it);
         } catch (const Interrupted&) {
@@ -914,6 +938,11 @@ struct Job {
         // next file of the item is being read.
         for (size_t k = 0; k < fl->item.files.size(); ++k) {
           PlanFile& f = fl->item.files[k];
+          if (f.kept) {
+            ++stats.files_present;
+            up->post([file_done, k, sha = f.sha256] { file_done(k, nullptr, sha); });
+            continue;
+          }
           UploadFile uf;
           try {
             hash(f, *up, uf);
