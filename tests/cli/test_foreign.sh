@@ -5,8 +5,8 @@
 # Main (hvc1, CRA open GOPs) and Main10 (hev1), 25 / 29.97 / 30 / 60 fps and
 # variable frame rate, MP4 and MOV, AAC, PCM (sowt, twos, lpcm) or no
 # audio; the boxes each profile is for are checked when its card is used).
-# For each: nexls lists the real codec, frame rate and audio; nexcut's clips
-# are checked against the source by an independent decoder
+# For each: nexls lists the real codec, frame rate and audio; nexcut's
+# clips (and nexsync's: a clip and a timelapse to a folder) are checked against the source by an independent decoder
 # (tests/harness/framecmp.py: every frame at the same capture time, copied
 # frames bit-identical, the interior's sound the source's at the same
 # capture time across every seam, GStreamer agrees), in every mode; bad
@@ -131,7 +131,7 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
   # --reencode (the whole clip through x264): the same frames, re-encoded
   expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --reencode -o "$p-re.mp4" --format json
   clean "$p-re.mp4"
-  cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-re.mp4"
+  cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-re.mp4" --gst
   # the default keeps the footage's codec; --codec picks the other
   vcodec() { ffprobe -v error -select_streams v -show_entries stream=codec_name -of csv=p=0 "$1"; }
   assert_eq "$(vcodec "$p-re.mp4")" "${CODEC[$p]}" "($p: --reencode keeps the codec)"
@@ -140,7 +140,7 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
     assert_contains "$WORK/err" "re-encoding the whole clip"
     assert_eq "$(vcodec "$p-h264.mp4")" h264 "($p: --codec h264)"
     clean "$p-h264.mp4"
-    cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:17.900 "$p-h264.mp4"
+    cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:17.900 "$p-h264.mp4" --gst
   fi
 
   # --timelapse, --layout, --still: made, and decodable
@@ -154,6 +154,21 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
   fi
   expect_exit 0 nexcut "$p" --still 08:12:21.5 -o "$p.jpg"
   [ -s "$p.jpg" ] || fail "$p: no still"
+
+  # nexsync's clips and drive timelapses come out of the same code: a clip
+  # and a timelapse backed up to a folder, the clip checked like nexcut's
+  export NEX_SYNC_WORK_DIR="$WORK/sync-state" NEX_CONFIG="$WORK/sync-config.yaml"
+  : > "$NEX_CONFIG"; rm -rf backup
+  expect_exit 0 nexsync "$p" "$WORK/backup" --clip 08:12:12.4/08:12:27.9=x --drives timelapse
+  c=$(ls -d backup/*/clips/*_x)
+  clean "$c/road.mp4"
+  cmp_frames "$p" road 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$c/road.mp4" --gst
+  if [ "$interior" = 1 ]; then
+    clean "$c/interior.mp4"
+    cmp_frames "$p" interior 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$c/interior.mp4" --gst "${aud[@]}"
+  fi
+  tl=$(ls backup/*/drives/*/road-timelapse.mp4) || fail "$p: nexsync made no timelapse"
+  clean "$tl"
   rm -f "$p"-*.mp4   # keep $WORK small
 done
 
