@@ -13,9 +13,11 @@
 #   restarted, do not send again what their manifest already lists; a camera
 #   killed mid-drive leaves what was uploaded valid, and its drive is closed
 #   once the card says nobody is writing it.
+# - A power cut: the video left without its index is sent as it is and, once
+#   the camera records again, salvaged beside it in both backups.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
-s3_test
+s3_test ffmpeg
 SER=PRO-W1
 
 nexsim init card --model pro --capacity 8G --serial $SER -q
@@ -157,5 +159,32 @@ wait_for 120 "the third drive to be final in the folder backup" final3
 wait_for 120 "the third drive to be final in the cloud" final3_s3
 same_files 100
 alive || { tail -n 60 s3.err local.err; fail "a watcher died"; }
+
+# --- a power cut, and the camera back ------------------------------------------------
+# The last segment of the 12:00 drive loses power before its index. Once the
+# camera records again, the drive is final: the cut-short video is sent as the
+# camera left it, and salvaged beside it (the bytes `nexcut salvage` makes).
+nexsim drive card --start 2026-11-20T12:00:00 --duration 2m30s --power-cut -q >/dev/null
+nexsim drive card --start 2026-11-20T13:00:00 --duration 1m -q >/dev/null
+cut=20261120_120200_1
+salvaged() {
+  jq -e --arg n "$cut.salvaged.mp4" '(.open // false) == false and any(.files[]; .name == $n)' \
+    "bk/$SER/drives/20261120_120000/drive.json" >/dev/null 2>&1 || ! alive
+}
+final4_s3() { [ "$(s3_state 20261120_120000)" == "false true 3" ] || ! alive; }
+wait_for 120 "the power-cut drive to be final and salvaged in the folder backup" salvaged
+wait_for 120 "the power-cut drive to be final in the cloud" final4_s3
+alive || { tail -n 60 s3.err local.err; fail "a watcher died"; }
+expect_exit 0 nexcut salvage "card/drive/$cut.mp4" -o want.mp4
+expect_exit 0 nexsync pull "$S3/w/$SER/drives/20261120_120000" --to got4
+for d in "bk/$SER" "got4/$SER"; do
+  cmp "card/drive/$cut.mp4" "$d/footage/20261120/$cut.mp4" || fail "$d: the cut-short video is not the camera's"
+  cmp want.mp4 "$d/footage/20261120/$cut.salvaged.mp4" || fail "$d: the salvaged video differs from nexcut salvage's"
+done
+[ -z "$(ffmpeg -v error -i want.mp4 -f null - 2>&1)" ] || fail "the salvaged video does not decode cleanly"
+for o in s3.out local.out; do
+  jq -r 'select(.id == "20261120_120000" and .action == "uploaded") | .note' $o | grep -q "cut short by a power loss" ||
+    { cat $o; fail "$o: the power-cut drive's note does not say it was salvaged"; }
+done
 stop_watchers
 echo "PASS"

@@ -157,8 +157,8 @@ std::optional<FileStamp> stamp(const fs::path& p);
 struct PlanFile {
   std::string name;  // "road.mp4"
   std::string rel;   // relative to <serial>/: "events/<id>/road.mp4", "footage/<day>/<name>"
-  enum class Make { Copy, Clip, Timelapse } make = Make::Copy;
-  fs::path path;      // Copy: the card file; made files: set once made (work dir)
+  enum class Make { Copy, Clip, Timelapse, Salvage } make = Make::Copy;
+  fs::path path;      // Copy, Salvage: the card file; made files: set once made (work dir)
   std::string source; // card-relative path, or "clip" / "timelapse"
   std::string camera; // "road", "interior", ""
   LocalTime from, to; // Clip / Timelapse window

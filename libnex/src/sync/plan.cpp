@@ -125,12 +125,27 @@ struct Builder {
         if (st && age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kLiveMs + dur(last)) return true;
       }
     if (!o.watch) return false;
+    // A camera records one file at a time: once it has recorded something
+    // later, a last video without its index is one a power loss cut short,
+    // not one still growing.
+    const bool later = std::any_of(scan.recordings.begin(), scan.recordings.end(),
+                                   [&](const Recording& r) { return r.start > last.start; }) ||
+                       std::any_of(scan.parking.begin(), scan.parking.end(),
+                                   [&](const Recording& r) { return r.start > last.start; }) ||
+                       std::any_of(scan.unknown_files.begin(), scan.unknown_files.end(), [&](const std::string& rel) {
+                         auto tmp = parse_temp_name(fs::path(rel).filename().string());
+                         if (!tmp) return false;
+                         std::string_view n = tmp->final_name;
+                         while (!n.empty() && n[0] == '.') n.remove_prefix(1);
+                         auto fn = parse_file_name(n);
+                         return fn && fn->kind == FileKind::Video && fn->time > hi;
+                       });
     for (Camera c : {Camera::Road, Camera::Interior}) {
       const auto& f = cam_file(last, c);
       if (!f) continue;
       auto st = stamp(f->path);
       if (!st) continue;
-      if (cam_info(last, c).state != Mp4State::Ok && age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kLiveMs)
+      if (cam_info(last, c).state != Mp4State::Ok && !later && age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kLiveMs)
         return true;
       if (age_ms(std::max(st->mtime_ns, st->ctime_ns)) < kCloseGraceMs) return true;
     }
@@ -371,6 +386,7 @@ struct Builder {
       recipe["open"] = true;
       it.note = "still recording: " + std::to_string(segs.size()) + " segment(s) so far";
     }
+    std::vector<std::string> salvaged;
     if (full) {
       ojson rows = ojson::array();
       for (const Recording* r : segs) {
@@ -383,9 +399,36 @@ struct Builder {
           const std::string name = fs::path(f->rel).filename().string();
           copy_file(it, *f, name, footage_rel(r->start, name), cam);
         }
+        // A video that lost power before its index is sent as the camera
+        // left it (evidence first) and, once the drive has ended, salvaged
+        // beside it (a playable copy of every complete frame).
+        if (!it.open)
+          for (Camera c : {Camera::Road, Camera::Interior}) {
+            const auto& cf = cam_file(*r, c);
+            if (!cf || cam_info(*r, c).state != Mp4State::NoMoov) continue;
+            const fs::path orig(cf->rel);
+            PlanFile f;
+            f.name = orig.stem().string() + ".salvaged" + orig.extension().string();
+            f.rel = footage_rel(r->start, f.name);
+            f.make = PlanFile::Make::Salvage;
+            f.path = cf->path;
+            f.source = "salvaged from " + cf->rel + " (" + std::to_string(cf->size) + " bytes)";
+            f.camera = to_string(c);
+            f.size = std::max<uint64_t>(1, cf->size);
+            f.estimated = true;
+            salvaged.push_back(f.name);
+            it.files.push_back(std::move(f));
+          }
         if (auto* row = find_row(segments_view, r->key)) rows.push_back(*row);
       }
       it.records["segments"] = std::move(rows);
+      if (!salvaged.empty()) {
+        recipe["salvage"] = salvaged;
+        std::string names;
+        for (const auto& n : salvaged) names += (names.empty() ? "" : ", ") + n;
+        it.note += std::string(it.note.empty() ? "" : "; ") + std::to_string(salvaged.size()) +
+                   " video(s) cut short by a power loss, sent as the camera left them and salvaged (" + names + ")";
+      }
     }
     if (parts) {
       size_t left_out = 0;

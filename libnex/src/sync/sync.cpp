@@ -15,6 +15,7 @@
 
 #include "nex/camera.hpp"
 #include "nex/cut.hpp"
+#include "nex/salvage.hpp"
 #include "nex/source.hpp"
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
@@ -523,6 +524,21 @@ struct Job {
       }
     }
     make_parents(out);
+    if (f.make == PlanFile::Make::Salvage) {
+      cut::SalvageOptions so;
+      so.input = f.path;
+      so.output = out;
+      so.overwrite = true;
+      ctx.log->info("{}: salvaging {} as {}", it.ref.folder(), f.path.filename().string(), f.name);
+      const cut::SalvageReport rep = cut::salvage(so, ctx);
+      ctx.log->info("{}: {} frame(s), {:.3f} s recovered from {}", it.ref.folder(), rep.video_frames,
+                    static_cast<double>(rep.duration_ms) / 1000.0, f.path.filename().string());
+      write_file_atomic(recipe_file, recipe);
+      f.path = out;
+      f.size = fs::file_size(out);
+      f.estimated = false;
+      return;
+    }
     cut::ClipOptions co;
     co.overwrite = true;
     co.timelapse = o.timelapse;
@@ -569,6 +585,7 @@ struct Job {
   // Makes every file of an item; a clip that cannot be cut falls back to the
   // original recording (the evidence matters more than the trim).
   void materialize(PlanItem& it) {
+    std::vector<std::string> unsalvaged;
     for (auto& f : it.files) {
       if (f.make == PlanFile::Make::Copy || f.kept) continue;
       try {
@@ -577,6 +594,14 @@ struct Job {
         throw;
       } catch (const Error& e) {
         if (f.make == PlanFile::Make::Timelapse) throw;
+        if (f.make == PlanFile::Make::Salvage) {
+          // The original is sent all the same; only the playable copy is missing.
+          ctx.log->warn("{}: cannot salvage {}: {}", it.ref.folder(), f.path.filename().string(), e.what());
+          it.note += std::string(it.note.empty() ? "" : "; ") + "cannot salvage " + f.path.filename().string() +
+                     ": " + e.what();
+          unsalvaged.push_back(f.name);
+          continue;
+        }
         const Camera cam = f.camera == "interior" ? Camera::Interior : Camera::Road;
         const LocalTime mid = f.from + (f.to - f.from) / 2;
         const Recording* rec = nullptr;
@@ -594,6 +619,9 @@ struct Job {
         it.note = "the " + f.camera + " clip could not be cut: the recording is copied whole";
       }
     }
+    std::erase_if(it.files, [&](const PlanFile& f) {
+      return f.make == PlanFile::Make::Salvage && std::find(unsalvaged.begin(), unsalvaged.end(), f.name) != unsalvaged.end();
+    });
   }
 
   // The sizes of an item's files (made ones are known once made).
