@@ -25,6 +25,8 @@ clean() {
   ffmpeg -v error -i "$1" -f null - 2>dec.err
   [ ! -s dec.err ] || { cat dec.err; fail "ffmpeg cannot decode $1 cleanly"; }
 }
+# gst_plays CLIP: GStreamer decodes as many frames as FFmpeg, and the audio
+gst_plays() { /usr/bin/python3 "$harness/framecmp.py" --gst-only "$1" > cmp.out || fail "GStreamer on $1"; }
 # exact CARD CAMERA FROM TO OUT [framecmp args]: an exact clip, checked frame by frame.
 exact() {
   local card=$1 cam=$2 from=$3 to=$4 out=$5; shift 5
@@ -145,12 +147,12 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
 
   # --timelapse, --layout, --still: made, and decodable
   expect_exit 0 nexcut "$p" --from 08:12:00 --to 08:12:30 --timelapse 10 -o "$p-tl.mp4" --format json
-  clean "$p-tl.mp4"
+  clean "$p-tl.mp4"; gst_plays "$p-tl.mp4"
   tl=$(jq -r '.[0].frames' "$WORK/out")
   [ "$tl" -ge 2 ] || fail "$p: timelapse of $tl frames"
   if [ "$interior" = 1 ]; then
     expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:17.9 --layout pip --camera both -o "$p-pip.mp4"
-    clean "$p-pip.mp4"
+    clean "$p-pip.mp4"; gst_plays "$p-pip.mp4"
   fi
   expect_exit 0 nexcut "$p" --still 08:12:21.5 -o "$p.jpg"
   [ -s "$p.jpg" ] || fail "$p: no still"
@@ -168,7 +170,7 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
     cmp_frames "$p" interior 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$c/interior.mp4" --gst "${aud[@]}"
   fi
   tl=$(ls backup/*/drives/*/road-timelapse.mp4) || fail "$p: nexsync made no timelapse"
-  clean "$tl"
+  clean "$tl"; gst_plays "$tl"
   rm -f "$p"-*.mp4   # keep $WORK small
 done
 

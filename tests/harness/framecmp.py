@@ -1,5 +1,7 @@
 #!/usr/bin/python3
 """framecmp.py CARD CAMERA FROM TO CLIP [--copied N] [--gst] [--audio]
+   framecmp.py --gst-only CLIP: GStreamer's check alone (a clip with no
+   source window to compare with: timelapses, layouts)
 
 Checks a clip against the footage it was cut from, independently of nex:
 both are decoded by the ffmpeg command line (every frame, in display order,
@@ -90,6 +92,11 @@ def parse_time(s):
 
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--gst-only"]:
+        clip = args[1]
+        n = len(decode(clip)[0])
+        print(json.dumps({"frames": n, "gst_frames": gst_check(clip, n)}))
+        return
     copied = 0
     gst = False
     if "--copied" in args:
