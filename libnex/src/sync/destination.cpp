@@ -285,6 +285,10 @@ class LocalDestination final : public Destination {
 
   void write(std::string_view rel, std::string_view data) override {
     fs::path p = path_of(rel);
+    // A folder that went away mid-run (an unmounted disk) is not made again
+    // under its mount point; check() made it at the start.
+    std::error_code ec;
+    if (!fs::is_directory(url_.folder, ec)) throw IoError(url_.folder.string() + ": the destination folder is gone");
     make_parents(p);
     write_file_atomic(p, data);
   }

@@ -1107,6 +1107,20 @@ struct Job {
     };
     char buf[16384];
     int64_t changed_at = steady_ms();
+    // The card (a mount that went away) and the destination (a server, a
+    // network or a disk that went away) may come back: the watch says so
+    // once, and looks again every few seconds (a minute at most).
+    std::string card_away, dest_away;
+    int64_t retry_ms = 0;
+    int dest_failures = 0;
+    auto dest_down = [&](const std::string& why) {
+      const bool news = dest_away.empty();
+      dest_away = why;
+      retry_ms = std::min<int64_t>(60000, 5000LL << std::min(dest_failures, 4));
+      ++dest_failures;
+      if (news) ctx.log->warn("{}; trying again in {} s (the watch goes on)", why, retry_ms / 1000);
+      else ctx.log->debug("{}; trying again in {} s", why, retry_ms / 1000);
+    };
     for (;;) {
       // Wait for the card to change, or for a deferred item's time to come.
       // A drive being recorded is closed by a pass a few seconds after the
@@ -1114,7 +1128,8 @@ struct Job {
       // watcher sleeps (the camera's next close wakes it), with one pass a
       // minute for a writer that died.
       int64_t idle_ms = 60000;
-      if (has({"deferred"})) idle_ms = 2000;
+      if (retry_ms > 0) idle_ms = retry_ms;
+      else if (has({"deferred"})) idle_ms = 2000;
       // (a pass that sent segments may have outlasted the grace: ask again)
       else if (has({"in progress"}) || (has({"open"}) && steady_ms() - changed_at < 10000)) idle_ms = 3500;
       int64_t waited = 0;
@@ -1142,12 +1157,43 @@ struct Job {
         }
       }
       ctx.check_interrupt();
-      scan_card_now();
+      retry_ms = 0;
       try {
+        scan_card_now();
+      } catch (const Interrupted&) {
+        throw;
+      } catch (const Error& e) {
+        // Unmounted, or not readable as a card right now.
+        if (card_away.empty()) ctx.log->warn("{}; waiting for the card to come back (the watch goes on)", e.what());
+        else if (card_away != e.what()) ctx.log->debug("{}", e.what());
+        card_away = e.what();
+        retry_ms = 2000;
+        continue;
+      }
+      if (!card_away.empty()) {
+        ctx.log->info("{}: the card is back", o.card.string());
+        card_away.clear();
+        add(o.card);
+        add(o.card / "drive");
+        add(o.card / "sos");
+      }
+      try {
+        // A folder destination that went away (an unmounted disk) is not made
+        // again where it was: that would fill the disk under the mount point.
+        if (!dest->is_s3()) dest->check(false);
         pass();
+        if (!dest_away.empty()) ctx.log->info("{}: the destination is back", dest->url().text());
+        dest_away.clear();
+        dest_failures = 0;
       } catch (const s3::Error& e) {
-        if (!is_fatal(std::make_exception_ptr(e)) || e.kind() != s3::ErrorKind::Network) throw;
-        ctx.log->warn("{}; trying again on the next change", e.what());
+        // A server or network that went away; credentials or a bucket that
+        // are wrong end the watch (exit 1, as in a single run).
+        const auto k = e.kind();
+        if (k != s3::ErrorKind::Network && k != s3::ErrorKind::Server && k != s3::ErrorKind::Throttled) throw;
+        dest_down(e.what());
+      } catch (const InputError& e) {
+        if (dest->is_s3()) throw;
+        dest_down(e.what());
       }
     }
   }

@@ -130,6 +130,11 @@ class LocalUploader final : public Uploader {
             ctx_.check_interrupt();
             if (auto e = fatal()) std::rethrow_exception(e);
             const fs::path final_path = root_ / f.rel;
+            // (a destination that went away is not made again: see below)
+            {
+              std::error_code ec;
+              if (!fs::is_directory(root_, ec)) throw IoError(root_.string() + ": the destination folder is gone");
+            }
             make_parents(final_path);
             // Already there (a run that stopped before its manifest)?
             const uint64_t stored = s_.key ? crypt::cipher_size(f.size) : f.size;
