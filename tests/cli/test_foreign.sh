@@ -187,16 +187,22 @@ expect_exit 0 nexcut mixed --from 08:12:15 --to 08:12:25 -o mixed.mp4 --format j
 assert_contains "$WORK/err" "re-encoding"
 clean mixed.mp4
 cmp_frames mixed road 2026-11-20T08:12:15.000 2026-11-20T08:12:25.000 mixed.mp4
-# a mid-drive change of picture size (480x272 -> 320x240, H.264 both): the
-# clip is re-encoded at the first segment's size, with a warning naming the file
+# a mid-drive change of picture size (480x272 -> 320x240, H.264 both): one
+# error line naming the file and both sizes, exit 1, nothing left behind (a
+# clip on either side of the change is made as usual)
 mkdir -p resized/drive; cp h264-high-b3/camera.yaml resized/
 cp h264-high-b3/drive/20261120_081200_1.mp4 resized/drive/
 cp h264-high-b3/drive/20261120_081220_2.mp4 resized/drive/20261120_081220_1.mp4
-expect_exit 0 nexcut resized --from 08:12:15 --to 08:12:25 -o resized.mp4 --format json
-assert_contains "$WORK/err" "20261120_081220_1.mp4 has different picture size"
-assert_eq "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 resized.mp4)" "480,272"
+for m in exact copy reencode; do
+  expect_exit 1 nexcut resized --from 08:12:15 --to 08:12:25 --$m -o resized.mp4
+  assert_eq "$(grep -c 'error:' "$WORK/err")" 1 "(one error line, --$m)"
+  assert_contains "$WORK/err" "drive/20261120_081220_1.mp4 is 320x240, the footage before it 480x272"
+  [ ! -e resized.mp4 ] || fail "output left behind (--$m)"
+  ! ls -a | grep -q '\.tmp-' || fail "temporary file left behind (--$m)"
+done
+expect_exit 0 nexcut resized --from 08:12:21 --to 08:12:25 -o resized.mp4
+assert_eq "$(ffprobe -v error -show_entries stream=width,height -of csv=p=0 resized.mp4)" "320,240"
 clean resized.mp4
-cmp_frames resized road 2026-11-20T08:12:15.000 2026-11-20T08:12:25.000 resized.mp4
 # ProRes (intra-only, not for MP4): re-encoded, with a warning saying why
 mkdir -p odd/drive; cp h264-high-b3/camera.yaml odd/
 ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=320x240:rate=25 -t 3 -c:v prores_ks -f mov odd/drive/20261120_081200_1.mov

@@ -421,6 +421,16 @@ Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera
     if (!plan.pieces.empty()) {
       std::string why;
       const AVCodecParameters* a = plan.pieces.front().in->vst()->codecpar;
+      const AVCodecParameters* b = in.vst()->codecpar;
+      // A change of picture size mid-drive (a camera setting): one clip
+      // cannot hold both without scaling one of them, which no evidence
+      // should do quietly.
+      if (a->width != b->width || a->height != b->height) {
+        auto size = [](const AVCodecParameters* c) { return std::to_string(c->width) + "x" + std::to_string(c->height); };
+        throw InputError(f.rel + " is " + size(b) + ", the footage before it " + size(a) +
+                             ": a clip cannot cross a change of picture size",
+                         "cut up to " + format_iso(r->start) + " and from it as two clips");
+      }
       if (plan.uniform && !same_params(a, in.vst()->codecpar, &why)) {
         plan.uniform = false;
         plan.why_not_uniform = f.rel + " has different " + why;
