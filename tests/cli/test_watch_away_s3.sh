@@ -85,7 +85,7 @@ sleep 3
 alive || { tail -n 40 s3.err local.err; fail "a watcher ended when its destination went away"; }
 [ ! -e disk/bk ] || fail "the folder destination was made again under the mount point"
 for o in s3.out local.out; do
-  ! jq -e 'select(.id == "20261120_100000" and .action == "uploaded")' $o >/dev/null ||
+  ! jq -s -e 'any(.[]; .id == "20261120_100000" and .action == "uploaded")' $o >/dev/null ||
     fail "$o: the 10:00 drive was reported uploaded while its destination was away"
 done
 mv disk/bk.away disk/bk

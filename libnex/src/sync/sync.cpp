@@ -742,6 +742,15 @@ struct Job {
         auto ref = item_of_key(k);
         if (ref && replaced.count(ref->folder())) u -= std::min(u, e.size);
       }
+      // A pending item's files already at the destination outside its folder
+      // (a growing drive's segments in footage/) count once: as pending.
+      std::set<std::string> counted;
+      for (size_t i : pending)
+        for (const auto& f : plan.items[i].files) {
+          const std::string k = serial + "/" + f.rel;
+          if (k.rfind(plan.items[i].ref.folder() + "/", 0) == 0 || !counted.insert(k).second) continue;
+          if (auto e = listing.find(k); e != listing.end()) u -= std::min(u, e->second.size);
+        }
       QuotaDecision d = plan_quota(pq, existing, u, quota);
       for (size_t j = 0; j < pending.size(); ++j) verdict[pending[j]] = d.pending_verdict[j];
       victims = d.victims;
@@ -901,6 +910,12 @@ struct Job {
             uint64_t u = used();
             for (const auto& [k, e] : listing)
               if (k.rfind(it.ref.folder() + "/", 0) == 0) u -= std::min(u, e.size);
+            // (its files in footage/ that are there already: counted in `need`)
+            for (const auto& f : it.files) {
+              const std::string k = serial + "/" + f.rel;
+              if (k.rfind(it.ref.folder() + "/", 0) == 0) continue;
+              if (auto e = listing.find(k); e != listing.end()) u -= std::min(u, e->second.size);
+            }
             return u + need <= quota;
           };
           while (!room()) {
