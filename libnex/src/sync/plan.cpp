@@ -107,9 +107,18 @@ struct Builder {
       auto fn = parse_file_name(name);
       return fn && !fn->parking() && fn->kind == FileKind::Video && lo <= fn->time && fn->time <= hi;
     };
+    // (a camera lists what it writes by its temporary name, as a card holds
+    // it, or by the final name)
+    auto final_of = [](std::string name) {
+      if (auto tmp = parse_temp_name(name)) {
+        name = tmp->final_name;
+        while (!name.empty() && name[0] == '.') name.erase(0, 1);
+      }
+      return name;
+    };
     for (const auto* list : {&scan.recording_now, &o.recording_now})
       for (const auto& rel : *list)
-        if (follows(fs::path(rel).filename().string())) return true;
+        if (follows(final_of(fs::path(rel).filename().string()))) return true;
     if (!scan.root.empty())
       for (const auto& rel : scan.unknown_files) {
         auto tmp = parse_temp_name(fs::path(rel).filename().string());
