@@ -48,6 +48,26 @@ s3_test() {
   run="t$$-$RANDOM"
   S3="s3://$NEX_S3_BUCKET/$run"
 }
+# Tests that follow a drive nexsim records at --pace on ./card, its pid in
+# $cam. closed HHM: the road videos closed so far of 2026-11-20 from HH:M0.
+closed() { find card/drive -maxdepth 1 -name "20261120_$1*_1.mp4" | wc -l; }
+# pause_camera HHM K MAX: waits for K closed road videos and for the camera
+# to have opened the next one (its temporary name: paused between a close and
+# the next open, the drive would rightly look ended), pauses the camera
+# (SIGSTOP: the EXIT trap must CONT it) and sets $m to how many are closed;
+# fails when the drive had ended (MAX of them).
+pause_camera() {
+  local hhm=$1 k=$2 max=$3
+  at_least() {
+    local n; n=$(closed "$hhm")
+    { [ "$n" -ge "$k" ] && { [ "$n" -ge "$max" ] || compgen -G "card/drive/.20261120_$hhm*_1.mp4.tmp-*" >/dev/null; }; } ||
+      ! kill -0 "$cam" 2>/dev/null
+  }
+  wait_for 120 "$k segment(s) from $hhm to close on the card" at_least
+  kill -STOP "$cam"
+  m=$(closed "$hhm")
+  [ "$m" -lt "$max" ] || fail "the drive from $hhm ended before the test could pause the camera"
+}
 # foreign_card PROFILE: the card tests/harness/foreign_card.sh makes for
 # PROFILE (footage made by the ffmpeg command line, not by nex), copied to
 # ./PROFILE. The cards are made once and kept in $FOREIGN_CACHE (under

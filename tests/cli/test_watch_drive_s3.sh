@@ -37,8 +37,6 @@ stop_watchers() {
   assert_eq "$b" 130 "(the folder watcher after Ctrl-C)"
 }
 alive() { kill -0 "$s3w" 2>/dev/null && kill -0 "$lw" 2>/dev/null; }
-# closed road videos of the drive starting at $1 (HHMM prefix) on the card
-closed() { find card/drive -maxdepth 1 -name "20261120_$1*_1.mp4" | wc -l; }
 # the folder backup's drive.json: "open" and its segment count
 local_state() { jq -r '"\(.open // false) \(.records.segments | length)"' "bk/$SER/drives/$1/drive.json" 2>/dev/null || echo "none 0"; }
 # the cloud's drive as nexls lists it: open, complete, segments
@@ -57,11 +55,7 @@ same_files() {
 start_watchers
 nexsim drive card --start 2026-11-20T08:12:00 --duration 3m --pace 10x --event hard-brake@100s -q >/dev/null & cam=$!
 for k in 1 2; do
-  at_least() { [ "$(closed 081)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
-  wait_for 120 "segment $k to close on the card" at_least "$k"
-  kill -STOP "$cam"
-  m=$(closed 081)
-  [ "$m" -lt 3 ] || fail "the drive ended before the test could pause the camera"
+  pause_camera 081 "$k" 3
   local_has() { [ "$(local_state 20261120_081200)" == "true $m" ] || ! alive; }
   s3_has() { [ "$(s3_state 20261120_081200)" == "true false $m" ] || ! alive; }
   wait_for 120 "the folder backup to hold $m open segment(s)" local_has
@@ -106,10 +100,7 @@ done
 
 # --- watchers killed mid-drive, and restarted ---------------------------------------
 nexsim drive card --start 2026-11-20T09:00:00 --duration 4m --pace 10x -q >/dev/null & cam=$!
-at_least() { [ "$(closed 090)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
-wait_for 120 "two segments of the second drive to close" at_least 2
-kill -STOP "$cam"
-m=$(closed 090)
+pause_camera 090 2 4
 local_has() { [ "$(local_state 20261120_090000)" == "true $m" ] || ! alive; }
 s3_has() { [ "$(s3_state 20261120_090000)" == "true false $m" ] || ! alive; }
 wait_for 120 "the folder backup to hold $m segment(s) of the second drive" local_has
@@ -141,8 +132,8 @@ done < listed.before
 
 # --- the camera killed mid-drive -----------------------------------------------------
 nexsim drive card --start 2026-11-20T10:00:00 --duration 3m --pace 10x -q >/dev/null & cam=$!
-at_least() { [ "$(closed 100)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
-wait_for 120 "two segments of the third drive to close" at_least 2
+at_least() { [ "$(closed 100)" -ge 2 ] || ! kill -0 "$cam" 2>/dev/null; }
+wait_for 120 "two segments of the third drive to close" at_least
 kill -9 "$cam"
 wait "$cam" 2>/dev/null || true
 m=$(closed 100)

@@ -29,7 +29,6 @@ start_watchers() {
   nexsync card bk --watch --drives timelapse --format ndjson -v >>local.out 2>>local.err & lw=$!
 }
 alive() { kill -0 "$s3w" 2>/dev/null && kill -0 "$lw" 2>/dev/null; }
-closed() { find card/drive -maxdepth 1 -name "20261120_$1*_1.mp4" | wc -l; }
 # the folder backup's drive: "open", then its timelapse parts
 local_state() {
   jq -r '"\(.open // false) \([.files[].name | select(startswith("road-timelapse_"))] | length)"' \
@@ -60,11 +59,7 @@ check_parts() {
 start_watchers
 nexsim drive card --start 2026-11-20T08:12:00 --duration 3m --pace 10x --event hard-brake@100s -q >/dev/null & cam=$!
 for k in 1 2; do
-  at_least() { [ "$(closed 081)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
-  wait_for 120 "segment $k to close on the card" at_least "$k"
-  kill -STOP "$cam"
-  m=$(closed 081)
-  [ "$m" -lt 3 ] || fail "the drive ended before the test could pause the camera"
+  pause_camera 081 "$k" 3
   local_has() { [ "$(local_state 20261120_081200)" == "true $m" ] || ! alive; }
   s3_has() { [ "$(s3_state 20261120_081200)" == "true false $m" ] || ! alive; }
   wait_for 120 "the folder backup to hold $m part(s)" local_has
@@ -110,11 +105,7 @@ grep -q '"hard-brake".*"uploaded"\|hard-brake","action":"uploaded"' s3.out || { 
 
 # --- watchers killed mid-drive, and restarted ------------------------------------------
 nexsim drive card --start 2026-11-20T09:00:00 --duration 4m --pace 10x -q >/dev/null & cam=$!
-at_least() { [ "$(closed 090)" -ge "$1" ] || ! kill -0 "$cam" 2>/dev/null; }
-wait_for 120 "two segments of the second drive to close" at_least 2
-kill -STOP "$cam"
-m=$(closed 090)
-[ "$m" -lt 4 ] || fail "the second drive ended before the test could pause the camera"
+pause_camera 090 2 4
 local_has() { [ "$(local_state 20261120_090000)" == "true $m" ] || ! alive; }
 s3_has() { [ "$(s3_state 20261120_090000)" == "true false $m" ] || ! alive; }
 wait_for 120 "the folder backup to hold $m part(s) of the second drive" local_has

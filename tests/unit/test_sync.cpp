@@ -41,6 +41,27 @@ struct SyncTmp {
 
 nex::LocalTime at(const char* iso) { return *nex::parse_iso(iso); }
 
+// A card of `model` with a drive of `ms` from 08:12:00 (nexsim's footage,
+// from the template cache).
+nex::sim::DriveOptions sim_card(const fs::path& card, const char* model, uint64_t capacity, const char* serial,
+                                int64_t ms, bool power_cut = false) {
+  const nex::Context q = nex::Context::quiet();
+  nex::sim::InitOptions io;
+  io.card = card;
+  io.model = model;
+  io.capacity = capacity;
+  io.serial = serial;
+  nex::sim::init_card(io, q);
+  nex::sim::DriveOptions d;
+  d.card = card;
+  d.start = at("2026-11-20T08:12:00");
+  d.duration_ms = ms;
+  d.power_cut = power_cut;
+  d.cache_dir = nex::default_cache_dir();
+  nex::sim::simulate_drive(d, q);
+  return d;
+}
+
 Manifest sample_manifest() {
   Manifest m;
   m.kind = ItemKind::Drive;
@@ -300,18 +321,7 @@ TEST_CASE("sync: a card into a local folder, then nothing to do", "[sync]") {
   SyncTmp tmp("nex-sync-local");
   const nex::Context q = nex::Context::quiet();
   const fs::path card = tmp.path / "card";
-  nex::sim::InitOptions io;
-  io.card = card;
-  io.model = "nexc1";
-  io.capacity = 32ull << 30;
-  io.serial = "C1-UNIT";
-  nex::sim::init_card(io, q);
-  nex::sim::DriveOptions d;
-  d.card = card;
-  d.start = at("2026-11-20T08:12:00");
-  d.duration_ms = 60'000;
-  d.cache_dir = nex::default_cache_dir();
-  nex::sim::simulate_drive(d, q);
+  sim_card(card, "nexc1", 32ull << 30, "C1-UNIT", 60'000);
   nex::sim::ParkOptions p;
   p.card = card;
   p.duration_ms = 3'600'000;
@@ -403,19 +413,7 @@ TEST_CASE("sync: a drive recorded while backed up keeps its timelapse in parts",
   SyncTmp tmp("nex-sync-parts");
   const nex::Context q = nex::Context::quiet();
   const fs::path card = tmp.path / "card";
-  nex::sim::InitOptions io;
-  io.card = card;
-  io.model = "pro";
-  io.capacity = 8ull << 30;
-  io.serial = "PRO-PARTS";
-  nex::sim::init_card(io, q);
-  nex::sim::DriveOptions d;
-  d.card = card;
-  d.start = at("2026-11-20T08:12:00");
-  d.duration_ms = 150'000;
-  d.power_cut = true;
-  d.cache_dir = nex::default_cache_dir();
-  nex::sim::simulate_drive(d, q);
+  sim_card(card, "pro", 8ull << 30, "PRO-PARTS", 150'000, /*power_cut=*/true);
   const fs::path temp = card / "drive" / ".20261120_081500_1.mp4.tmp-4242";
   std::ofstream(temp) << "being written";
 
