@@ -55,6 +55,17 @@ ojson files_json(const std::vector<const Recording*>& recs) {
 
 std::string recipe_of(const ojson& j) { return sha256_hex(j.dump()); }
 
+// The name a temporary ("." NAME ".tmp-" PID) will get; a temporary of a
+// temporary while a camera copies into place ("..NAME.tmp-PID.tmp-PID-1")
+// names NAME too. nullopt for any other name.
+std::optional<std::string> temp_final(std::string_view name) {
+  auto tmp = parse_temp_name(name);
+  if (!tmp) return std::nullopt;
+  std::string_view n = tmp->final_name;
+  while (!n.empty() && n[0] == '.') n.remove_prefix(1);
+  return std::string(n);
+}
+
 const ojson* find_row(const Records& r, const std::string& id) {
   for (const auto& row : r.rows())
     if (row.value("id", "") == id) return &row;
@@ -109,25 +120,14 @@ struct Builder {
     };
     // (a camera lists what it writes by its temporary name, as a card holds
     // it, or by the final name)
-    auto final_of = [](std::string name) {
-      if (auto tmp = parse_temp_name(name)) {
-        name = tmp->final_name;
-        while (!name.empty() && name[0] == '.') name.erase(0, 1);
-      }
-      return name;
-    };
     for (const auto* list : {&scan.recording_now, &o.recording_now})
       for (const auto& rel : *list)
-        if (follows(final_of(fs::path(rel).filename().string()))) return true;
+        if (follows(temp_final(fs::path(rel).filename().string()).value_or(fs::path(rel).filename().string())))
+          return true;
     if (!scan.root.empty())
       for (const auto& rel : scan.unknown_files) {
-        auto tmp = parse_temp_name(fs::path(rel).filename().string());
-        if (!tmp) continue;
-        // A temporary of a temporary while the camera copies into place
-        // ("..NAME.tmp-PID.tmp-PID-1") names ".NAME".
-        std::string_view final_name = tmp->final_name;
-        while (!final_name.empty() && final_name[0] == '.') final_name.remove_prefix(1);
-        if (!follows(final_name)) continue;
+        auto final_name = temp_final(fs::path(rel).filename().string());
+        if (!final_name || !follows(*final_name)) continue;
         // ctime: a camera may date its files by its own clock (nexsim does),
         // but the kernel dates the last change of the file by the machine's.
         auto st = stamp(scan.root / rel);
@@ -142,11 +142,8 @@ struct Builder {
                        std::any_of(scan.parking.begin(), scan.parking.end(),
                                    [&](const Recording& r) { return r.start > last.start; }) ||
                        std::any_of(scan.unknown_files.begin(), scan.unknown_files.end(), [&](const std::string& rel) {
-                         auto tmp = parse_temp_name(fs::path(rel).filename().string());
-                         if (!tmp) return false;
-                         std::string_view n = tmp->final_name;
-                         while (!n.empty() && n[0] == '.') n.remove_prefix(1);
-                         auto fn = parse_file_name(n);
+                         auto n = temp_final(fs::path(rel).filename().string());
+                         auto fn = n ? parse_file_name(*n) : std::nullopt;
                          return fn && fn->kind == FileKind::Video && fn->time > hi;
                        });
     for (Camera c : {Camera::Road, Camera::Interior}) {
