@@ -455,9 +455,12 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
   rep.start = start;
   const fs::path drive_dir = o.card / "drive";
   const int64_t nseg = (o.duration_ms + o.segment_ms - 1) / o.segment_ms;
-  const auto paced_t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < nseg; ++i) {
     ctx.check_interrupt();
+    // (--pace: each segment is open for its own length in paced time from
+    // when it opens: a camera held up, e.g. stopped by a test, goes on in
+    // real time after it, and does not catch up by closing segments at once)
+    const auto opened_at = std::chrono::steady_clock::now();
     const int64_t off = i * o.segment_ms;
     const int64_t len = std::min(o.segment_ms, o.duration_ms - off);
     const bool cut = o.power_cut && i == nseg - 1;
@@ -515,8 +518,8 @@ RunReport simulate_drive(const DriveOptions& o, const Context& ctx) {
 
     if (o.pace > 0) {
       // The segment stays open (temporary names) until its end in paced time.
-      const auto close_at = paced_t0 + std::chrono::microseconds(static_cast<int64_t>(
-                                            static_cast<double>(off + len) * 1000.0 / o.pace));
+      const auto close_at = opened_at + std::chrono::microseconds(static_cast<int64_t>(
+                                             static_cast<double>(len) * 1000.0 / o.pace));
       while (std::chrono::steady_clock::now() < close_at) {
         ctx.check_interrupt();
         std::this_thread::sleep_until(std::min(close_at, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
