@@ -996,7 +996,6 @@ struct Job {
             continue;
           }
           if (dest->is_s3()) uf.storage_class = o.storage_class.of(fl->item.kind);
-          if (dest->is_s3()) uf.storage_class = o.storage_class.of(fl->item.kind);
           // Already complete at the destination (a run that stopped before its manifest)?
           bool there;
           {
