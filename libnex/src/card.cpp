@@ -103,10 +103,12 @@ struct Scanner {
 
   void sidecar_check(Recording& r) {
     if (!r.acc || r.acc->size == 0) return;
-    // Only the tail matters for a torn line; read the last bytes.
+    // Only the tail matters for a torn line: read the last byte (over a
+    // camera, the whole file would be a request of its own per segment).
     try {
-      const std::string text = text_of(*r.acc);
-      if (!text.empty() && text.back() != '\n')
+      char last = '\n';
+      if (src.read_at(r.acc->rel, r.acc->size - 1, &last, 1) != 1) throw IoError("shorter than listed");
+      if (last != '\n')
         add(Severity::Warning, "torn-sidecar", r.acc->rel, "last G-sensor line is torn (recording cut short)");
     } catch (const IoError& e) {
       add(Severity::Problem, "unreadable", r.acc->rel, std::string("cannot be read: ") + e.what());

@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -294,9 +296,14 @@ void CameraServer::Impl::setup() {
   // httplib's default sets SO_REUSEPORT, which lets a second server bind the
   // same port and take half its connections. A camera owns its port:
   // SO_REUSEADDR only (a restart may rebind over TIME_WAIT).
+  // TCP_NODELAY (inherited by every accepted connection): httplib writes a
+  // response's headers and body in separate sends, and with Nagle the body
+  // waits for the client's delayed ACK of the headers: 40 ms on every small
+  // answer (a ranged read of an MP4 header) of a kept-alive connection.
   http.set_socket_options([](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
   });
 
   http.set_pre_routing_handler([&s](const Request& req, Response& res) {

@@ -204,6 +204,7 @@ class CameraClient final : public CameraSource {
     std::lock_guard lk(mu_);
     listing_ = fetch_listing();
     cache_.clear();
+    cache_bytes_ = 0;
     return *listing_;
   }
 
@@ -247,16 +248,13 @@ class CameraClient final : public CameraSource {
     size_t done = 0;
     while (done < n) {
       const uint64_t pos = off + done;
-      const uint64_t block = pos / kBlock;
-      const std::string& data = block_at(rel, block);
-      const uint64_t in = pos - block * kBlock;
-      if (in >= data.size()) break;  // end of file
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(n - done, data.size() - in));
-      std::memcpy(out + done, data.data() + in, take);
+      const Extent* e = cached(rel, pos);
+      if (!e) e = &fetch_extent(rel, pos, n - done);
+      if (pos < e->off || pos >= e->off + e->data.size()) break;  // end of file
+      const uint64_t in = pos - e->off;
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n - done, e->data.size() - in));
+      std::memcpy(out + done, e->data.data() + in, take);
       done += take;
-      if (data.size() < kBlock) {
-        if (in + take >= data.size()) break;
-      }
     }
     return done;
   }
@@ -399,8 +397,22 @@ class CameraClient final : public CameraSource {
   }
 
  private:
-  static constexpr uint64_t kBlock = 256 * 1024;
-  static constexpr size_t kBlocks = 24;
+  // Ranged reads (read_at) go through a cache of extents. A read that does
+  // not continue an earlier one (an MP4 box header, a moov at the end, a
+  // keyframe the cut asks about) fetches only kFirstRead; a read that starts
+  // where a fetched extent ends is a stream (a demuxer copying packets in
+  // file order) and fetches twice that extent, up to kMaxRead. Cameras
+  // answer every request after a round trip over Wi-Fi: few requests for a
+  // stream, few bytes for a probe (a card scan reads each segment's headers).
+  static constexpr uint64_t kFirstRead = 16 * 1024;
+  static constexpr uint64_t kMaxRead = 2 * 1024 * 1024;
+  static constexpr uint64_t kCacheBytes = 24 * 1024 * 1024;
+  struct Extent {
+    std::string rel;
+    uint64_t off = 0;
+    std::string data;
+    bool eof = false;  // the file ends with it
+  };
 
   static std::string trim(std::string u) {
     while (!u.empty() && u.back() == '/') u.pop_back();
@@ -477,23 +489,34 @@ class CameraClient final : public CameraSource {
     }
   }
 
-  // One cached block of a file, fetched with a Range request.
-  const std::string& block_at(const std::string& rel, uint64_t block) {
-    const auto key = std::make_pair(rel, block);
+  const Extent* cached(const std::string& rel, uint64_t pos) {
     for (auto it = cache_.begin(); it != cache_.end(); ++it)
-      if (it->first == key) {
+      if (it->rel == rel && pos >= it->off && (pos < it->off + it->data.size() || (it->eof && pos == it->off + it->data.size()))) {
         cache_.splice(cache_.begin(), cache_, it);
-        return cache_.front().second;
+        return &cache_.front();
       }
-    const uint64_t first = block * kBlock, last = first + kBlock - 1;
+    return nullptr;
+  }
+
+  // Fetches [first, first + max(want, readahead)) with one Range request.
+  const Extent& fetch_extent(const std::string& rel, uint64_t first, size_t want) {
+    uint64_t len = kFirstRead;
+    for (const auto& e : cache_)
+      if (e.rel == rel && e.off + e.data.size() == first && !e.eof) {
+        len = std::min<uint64_t>(std::max<uint64_t>(e.data.size() * 2, kFirstRead), kMaxRead);
+        break;
+      }
+    len = std::max<uint64_t>(len, want);
+    const uint64_t last = first + len - 1;
     std::string data;
+    bool eof = false;
     Response r;
     for (int attempt = 1;; ++attempt) {
       ctx_.check_interrupt();
       data.clear();
       uint64_t pos = 0;  // file offset of the next body byte
       bool known = false;
-      BodySink sink = [&](const Response& in, const char* p, size_t len) -> bool {
+      BodySink sink = [&](const Response& in, const char* p, size_t n) -> bool {
         if (!known) {
           known = true;
           if (in.status == 206) {
@@ -506,30 +529,42 @@ class CameraClient final : public CameraSource {
             return false;
           }
         }
-        const uint64_t end = pos + len;
+        const uint64_t end = pos + n;
         if (end > first && pos <= last) {
           const uint64_t a0 = std::max(pos, first), a1 = std::min(end, last + 1);
           data.append(p + (a0 - pos), static_cast<size_t>(a1 - a0));
         }
         pos = end;
-        return pos <= last;  // stop an answer longer than the block
+        return pos <= last;  // stop an answer longer than the range
       };
       r = http_.exchange("GET", "/files/" + url_path(rel),
                          {"Range: bytes=" + std::to_string(first) + "-" + std::to_string(last)}, sink);
-      if (r.status == 416) break;  // past the end: an empty block
+      if (r.status == 416) {  // past the end
+        data.clear();
+        eof = true;
+        break;
+      }
       if (r.status == 404) throw IoError(rel + ": no longer on the camera (overwritten by the loop?)");
       const bool ok = !r.transport_failed() && (r.status == 206 || r.status == 200);
-      if (ok && (data.size() == kBlock || body_complete(r, first, data.size()))) break;
+      if (ok && data.size() == len) break;
+      if (ok && body_complete(r, first, data.size())) {
+        eof = true;
+        break;
+      }
       if (attempt > opts_.retries) throw IoError(rel + ": range read failed: " + status_text(r));
       backoff(attempt, r);
     }
     read_ += data.size();
-    cache_.emplace_front(key, std::move(data));
-    if (cache_.size() > kBlocks) cache_.pop_back();
-    return cache_.front().second;
+    cache_bytes_ += data.size();
+    cache_.push_front(Extent{rel, first, std::move(data), eof});
+    while (cache_bytes_ > kCacheBytes && cache_.size() > 1) {
+      cache_bytes_ -= cache_.back().data.size();
+      cache_.pop_back();
+    }
+    return cache_.front();
   }
 
-  // A short block is complete when the file ends inside it.
+  // A short answer is complete when the file ends inside it.
   bool body_complete(const Response& r, uint64_t first, size_t have) const {
     uint64_t total = 0;
     if (r.status == 206) {
@@ -548,7 +583,8 @@ class CameraClient final : public CameraSource {
   Rng rng_;
   CameraInfo info_;
   std::optional<CameraListing> listing_;
-  std::list<std::pair<std::pair<std::string, uint64_t>, std::string>> cache_;
+  std::list<Extent> cache_;  // most recently used first
+  uint64_t cache_bytes_ = 0;
   std::recursive_mutex mu_;
   std::atomic<uint64_t> read_{0};
 };
