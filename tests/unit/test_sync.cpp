@@ -186,6 +186,53 @@ TEST_CASE("sync: a drive still being recorded says so in its manifest", "[sync]"
   CHECK_THROWS_AS(Manifest::parse(j.dump()), nex::InputError);
 }
 
+TEST_CASE("sync: a cut clip's derivation and the camera round-trip; older manifests have neither", "[sync][manifest]") {
+  Manifest m = sample_manifest();
+  const std::string before = m.dump();
+  CHECK(before.find("\"derivation\"") == std::string::npos);
+  CHECK(before.find("\"camera\": {") == std::string::npos);
+  CHECK_FALSE(Manifest::parse(before).files[0].derivation);
+  CHECK_FALSE(Manifest::parse(before).utc_offset_min);
+  m.firmware = "3.2.1";
+  m.utc_offset_min = -330;
+  nex::sync::Derivation d;
+  d.mode = "exact";
+  d.frames = 900;
+  d.reencoded_frames = 28;
+  d.start = at("2026-11-20T08:12:20");
+  d.end = at("2026-11-20T08:12:50");
+  d.sources.push_back({"drive/20261120_081200_1.mp4", 61936616, std::string(64, 'd')});
+  d.sources.push_back({"drive/20261120_081300_1.mp4", 61936000, ""});
+  d.runs.push_back({"drive/20261120_081200_1.mp4", false, 0, 28, 602, 629});
+  d.runs.push_back({"drive/20261120_081200_1.mp4", true, 28, 800, 630, 1429});
+  d.runs.push_back({"drive/20261120_081300_1.mp4", true, 828, 72, 0, 71});
+  m.files[0].derivation = d;
+  const Manifest back = Manifest::parse(m.dump());
+  CHECK(back.dump() == m.dump());
+  REQUIRE(back.files[0].derivation);
+  CHECK(back.files[0].derivation->runs.size() == 3);
+  CHECK(back.files[0].derivation->sources[1].sha256.empty());
+  CHECK(back.utc_offset_min == -330);
+  CHECK(back.firmware == "3.2.1");
+  // untrusted: unsafe card paths, runs that skip or name another file
+  auto bad = [&](auto edit) {
+    nex::ojson j = m.to_json();
+    edit(j["files"][0]["derivation"]);
+    return j.dump();
+  };
+  CHECK_THROWS_AS(Manifest::parse(bad([](nex::ojson& x) { x["sources"][0]["file"] = "../etc/passwd"; })), nex::InputError);
+  CHECK_THROWS_AS(Manifest::parse(bad([](nex::ojson& x) { x["runs"][1]["clip_first"] = 29; })), nex::InputError);
+  CHECK_THROWS_AS(Manifest::parse(bad([](nex::ojson& x) { x["runs"][0]["source"] = "drive/x.mp4"; })), nex::InputError);
+  CHECK_THROWS_AS(Manifest::parse(bad([](nex::ojson& x) { x["frames"] = -1; })), nex::InputError);
+  CHECK_THROWS_AS(Manifest::parse(bad([](nex::ojson& x) { x["sources"][0]["sha256"] = "abc"; })), nex::InputError);
+  CHECK_THROWS_AS(Manifest::parse(bad([](nex::ojson& x) { x = "exact"; })), nex::InputError);
+  // keys a future version adds are ignored, as this one's are by older nex
+  nex::ojson j = m.to_json();
+  j["files"][0]["derivation"]["later"] = {{"x", 1}};
+  j["later"] = true;
+  CHECK(Manifest::parse(j.dump()).dump() == m.dump());
+}
+
 TEST_CASE("sync: the journal survives a torn last line", "[sync]") {
   SyncTmp tmp("nex-sync-journal");
   const fs::path f = tmp.path / "journal";

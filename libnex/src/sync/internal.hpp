@@ -168,6 +168,8 @@ struct PlanFile {
   // A timelapse part the item's manifest already lists, made from the same
   // segment and present at the destination: neither made nor sent again.
   bool kept = false;
+  // A cut clip: how it was made (the manifest keeps it for pull --evidence).
+  std::optional<Derivation> derivation = std::nullopt;
 };
 
 struct PlanItem {

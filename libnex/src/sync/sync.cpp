@@ -517,6 +517,8 @@ struct Job {
           f.path = out;
           f.size = fs::file_size(out);
           f.estimated = false;
+          if (f.make == PlanFile::Make::Clip && fs::exists(out.string() + ".derivation", ec))
+            f.derivation = parse_derivation(ojson::parse(read_file(out.string() + ".derivation"), nullptr, false), f.name);
           ctx.log->debug("{}: reusing {}", it.ref.folder(), out.string());
           return;
         }
@@ -546,11 +548,53 @@ struct Job {
     const cut::Mode mode = f.make == PlanFile::Make::Timelapse ? cut::Mode::Timelapse : cut::Mode::Exact;
     ctx.log->info("{}: making {} ({} to {})", it.ref.folder(), f.name, format_iso(f.from, true),
                   format_iso(f.to, true));
-    cut::make_clip(scan, f.from, f.to, cam, mode, out, ctx, co);
+    const cut::ClipResult made = cut::make_clip(scan, f.from, f.to, cam, mode, out, ctx, co);
+    if (f.make == PlanFile::Make::Clip) {
+      f.derivation = derivation_of(made);
+      write_file_atomic(out.string() + ".derivation", derivation_json(*f.derivation).dump() + "\n");
+    }
     write_file_atomic(recipe_file, recipe);
     f.path = out;
     f.size = fs::file_size(out);
     f.estimated = false;
+  }
+
+  // How a clip was cut: its card files (size and SHA-256: the hash cache, or
+  // one read) and its copied / re-encoded runs, for the manifest.
+  Derivation derivation_of(const cut::ClipResult& c) {
+    Derivation d;
+    d.mode = cut::to_string(c.mode);
+    d.frames = c.frames;
+    d.reencoded_frames = c.reencoded_frames;
+    d.audio = c.audio;
+    d.start = c.start;
+    d.end = c.end;
+    std::map<fs::path, std::string> rel;
+    auto card_rel = [&](const fs::path& p) -> std::string {
+      if (auto it = rel.find(p); it != rel.end()) return it->second;
+      const CardFile* cf = nullptr;
+      for (const auto* list : {&scan.recordings, &scan.parking})
+        for (const auto& r : *list)
+          for (const auto* x : {&r.road, &r.interior})
+            if (*x && (*x)->path == p) cf = &**x;
+      if (!cf) throw InputError(p.string() + ": not a recording of the card");
+      DerivationSource s;
+      s.file = cf->rel;
+      auto st = stamp(cf->path);
+      if (!st) throw IoError("cannot read " + cf->path.string() + ": it is gone");
+      s.size = st->size;
+      if (auto sha = state->cached_sha(cf->path, st->size, st->mtime_ns)) s.sha256 = *sha;
+      else {
+        s.sha256 = s3::digest_file({cf->path, 0, 0}, false).sha256_hex;
+        state->remember_sha(cf->path, st->size, st->mtime_ns, s.sha256);
+      }
+      d.sources.push_back(s);
+      return rel[p] = cf->rel;
+    };
+    for (const auto& s : c.sources) card_rel(s);
+    for (const auto& r : c.runs)
+      d.runs.push_back({card_rel(r.source), r.copied, r.clip_first, r.frames, r.source_first, r.source_last});
+    return d;
   }
 
   void drop_made(const PlanItem& it) {
@@ -559,6 +603,7 @@ struct Job {
       std::error_code ec;
       const fs::path out = made_path(f);
       fs::remove(out, ec);
+      fs::remove(out.string() + ".derivation", ec);
       fs::remove(out.string() + ".recipe", ec);
     }
   }
@@ -838,6 +883,10 @@ struct Job {
         m.id = it.ref.id;
         m.serial = serial;
         m.model = scan.model->id;
+        if (scan.camera) {
+          m.firmware = scan.camera->firmware;
+          m.utc_offset_min = scan.camera->utc_offset_min;
+        }
         m.created = utc_now_iso();
         m.starred = fl->old && fl->old->starred;
         m.open = it.open;
@@ -846,7 +895,7 @@ struct Job {
         m.to = it.to;
         m.records = it.records;
         for (const auto& f : it.files)
-          m.files.push_back({f.name, f.rel, f.size, f.sha256, f.camera, f.source});
+          m.files.push_back({f.name, f.rel, f.size, f.sha256, f.camera, f.source, f.derivation});
         const std::string text = m.dump();
         fault_point("before-manifest");
         dest->write(it.ref.manifest_key(), text);
