@@ -164,10 +164,30 @@ AWS_CONFIG_FILE=$WORK/elsewhere/config AWS_SHARED_CREDENTIALS_FILE=$WORK/elsewhe
   expect_exit 0 nexls "$S3/a" --events --profile fleet; keep
 cp config.good "$HOME/.aws/config"
 
-# --- the AWS CLI reads what nexsync wrote with the same profile (interop), where installed
+# --- the AWS CLI (Debian's awscli, scripts/packages.txt) reads what nexsync wrote with the
+# same profile; with --encrypt it gets only ciphertext. awscli before 2.13 (Debian 12 has
+# 2.9) ignores endpoint_url in a profile and AWS_ENDPOINT_URL: the endpoint goes as a flag.
 if command -v aws >/dev/null; then
-  expect_exit 0 aws s3 ls --recursive "$S3/a/" --profile fleet
+  awscli() { AWS_PAGER="" aws --profile fleet --endpoint-url "$endpoint" --region us-east-1 "$@"; }
+  expect_exit 0 awscli s3 ls --recursive "$S3/a/"
   assert_contains "$WORK/out" "AWS-1/events/$pk/event.json"
+  assert_contains "$WORK/out" "AWS-1/events/$pk/road.mp4"
+  expect_exit 0 awscli s3 cp "$S3/a/AWS-1/events/$pk/road.mp4" aws-plain.mp4
+  cmp aws-plain.mp4 "got/AWS-1/events/$pk/road.mp4" || fail "aws s3 cp got other bytes than nexsync pull"
+  openssl rand -hex 32 > aws.key && chmod 600 aws.key
+  expect_exit 0 nexsync card "$S3/e" --drives none --profile fleet --encrypt aws.key; keep
+  expect_exit 0 awscli s3 ls --recursive "$S3/e/"
+  assert_contains "$WORK/out" "AWS-1/events/$pk/road.mp4"
+  for f in road.mp4 event.json; do
+    expect_exit 0 awscli s3 cp "$S3/e/AWS-1/events/$pk/$f" "aws-enc-$f"
+    assert_eq "$(head -c 8 "aws-enc-$f")" NEXCRYPT
+  done
+  ! grep -qa ftyp aws-enc-road.mp4 || fail "aws s3 cp of an encrypted backup holds an MP4 signature"
+  ! grep -qa "$pk" aws-enc-event.json || fail "aws s3 cp of an encrypted manifest shows its content"
+  expect_exit 0 nexls "$S3/e" --events --profile fleet --encrypt aws.key --format ndjson; keep
+  assert_eq "$(jq -r .id "$WORK/out")" "$pk"
+else
+  echo "aws missing (scripts/setup installs awscli): the AWS CLI interop checks are skipped" >&2
 fi
 
 # --- no secret anywhere: outputs, logs, the work dir
