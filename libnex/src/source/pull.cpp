@@ -87,7 +87,7 @@ static CameraPullReport pull_body(const CameraPullOptions& o, const Context& ctx
   const CardScan scan = scan_card(src, so, ctx, /*require_identity=*/true);
   rep.deferred = scan.recording_now.size();
   rep.recording = scan.recording_now;
-  for (const auto& rel : scan.recording_now) ctx.log->info("{}: being recorded; left for the next run", rel);
+  for (const auto& rel : scan.recording_now) ctx.log->debug("{}: being recorded; left for the next run", rel);
 
   std::map<std::string, std::string> etags;
   for (const auto& f : cam->listing().files) etags[f.path] = f.etag;
