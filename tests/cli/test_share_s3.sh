@@ -21,14 +21,15 @@ item="$S3/PRO-SH/events/$ev"
 # the manifest, as a recipient's reference (pulled with credentials)
 expect_exit 0 nexsync pull "$item" --to ref -q
 man="ref/PRO-SH/events/$ev/event.json"
-assert_eq "$(jq '.files | length' "$man")" 2
+# the clips and the window's untouched .gps/.acc sidecars
+assert_eq "$(jq '.files | length' "$man")" 4
 
 # --- a link per file; curl (no credentials) gets the very bytes of the manifest
 expect_exit 0 nexsync share "$item" --format json -vvv
 no_secret "$WORK/out" "$WORK/err"
 cp "$WORK/out" links.json
-assert_eq "$(jq 'length' links.json)" 2
-assert_eq "$(jq -r '.[].file' links.json | sort | tr '\n' ' ')" "interior.mp4 road.mp4 "
+assert_eq "$(jq 'length' links.json)" 4
+assert_eq "$(jq -r '.[].file' links.json | sort | tr '\n' ' ')" "20261120_081200.acc 20261120_081200.gps interior.mp4 road.mp4 "
 assert_eq "$(jq -r '.[0] | keys_unsorted | join(",")' links.json)" "item,file,size,sha256,link,expires"
 n=0
 while read -r file link; do
@@ -39,7 +40,7 @@ while read -r file link; do
   assert_eq "$(stat -c %s "dl-$file")" "$(jq -r --arg f "$file" '.files[] | select(.name == $f) | .size' "$man")"
   n=$((n + 1))
 done < <(jq -r '.[] | "\(.file) \(.link)"' links.json)
-assert_eq "$n" 2
+assert_eq "$n" 4
 # the expiry is 7 days from now, in UTC
 exp=$(jq -r '.[0].expires' links.json)
 d=$(( $(date -u -d "$exp" +%s) - $(date -u +%s) ))
@@ -47,7 +48,7 @@ d=$(( $(date -u -d "$exp" +%s) - $(date -u +%s) ))
 
 # --- the same by id with --from; the table and NDJSON carry the links too
 expect_exit 0 nexsync share --from "$S3" "$ev" --expires 12h --format ndjson
-assert_eq "$(jq -r .file "$WORK/out" | sort | tr '\n' ' ')" "interior.mp4 road.mp4 "
+assert_eq "$(jq -r .file "$WORK/out" | sort | tr '\n' ' ')" "20261120_081200.acc 20261120_081200.gps interior.mp4 road.mp4 "
 assert_eq "$(jq -r .item "$WORK/out" | sort -u)" "PRO-SH/events/$ev"
 grep -q 'X-Amz-Expires=43200' "$WORK/out" || fail "--expires 12h is not 43200 s"
 expect_exit 0 nexsync share "$item" --expires 1d

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
       "  nexls /media/card --segments --since 2026-11-20T08:00:00 --camera interior\n"
       "  nexls /media/card --gpx 20261120_081200 > drive.gpx\n"
       "  nexls /media/card --report 20261120_081800_hard-brake -o report.html\n"
+      "  nexls s3://bucket/dashcam/SERIAL/events/ID --report -o report.html   the same page of a backed-up item\n"
       "  nexls /media/card --check              support report; exit 3 when problems are found\n"
       "  nexls s3://bucket/dashcam --events     what a backup holds (nexsync), same records\n");
   std::string card, camera, since, until, kind, gpx, output;
@@ -77,7 +78,8 @@ int main(int argc, char** argv) {
   g->add_option("--gpx", gpx, "Write the GPS track of drive ID as GPX 1.1")->type_name("DRIVE");
   nex::report::Options ro;
   auto* report = g->add_option("--report", ro.event,
-                               "Write an incident report of event ID (or of --from/--to) to -o: one offline HTML page")
+                               "Write an incident report of event ID (or of --from/--to) to -o: one offline HTML page;\n"
+                               "of a backup: CARD is the item's location (.../SERIAL/events/ID), or ID an item of it")
                      ->type_name("[ID]")
                      ->expected(0, 1);
   app.add_option("--from", ro.from, "With --report: window start (as nexcut: ISO, time of day)")->type_name("T");
@@ -140,9 +142,30 @@ int main(int argc, char** argv) {
     if (!until.empty()) filter.until = time_arg(until);
     if (!kind.empty()) filter.kind = nex::parse_event_kind(kind);
 
+    auto print_report = [&](const nex::report::Result& r) {
+      if (inv.format != nex::Format::Table) {
+        nex::Records rec({{"file", "FILE"}, {"stills", "STILLS", true}, {"bytes", "BYTES", true}});
+        rec.add(r.to_json());
+        rec.write(*inv.out, inv.format);
+      }
+      return 0;
+    };
+    // An item of a backup: DEST/SERIAL/events/ID --report, or DEST --report ID.
+    std::error_code ec;
+    const bool item_folder = std::filesystem::exists(std::filesystem::path(card) / "event.json", ec) ||
+                             std::filesystem::exists(std::filesystem::path(card) / "clip.json", ec) ||
+                             std::filesystem::exists(std::filesystem::path(card) / "drive.json", ec);
+    if (report->count() > 0 && (nex::sync::is_s3_url(card) || nex::sync::looks_like_backup(card) || item_folder)) {
+      if (!ro.from.empty() || !ro.to.empty())
+        throw nex::UsageError("--from and --to choose a window on a card",
+                              "in a backup, a window is a backed-up clip: list them with --clips, report one by its id");
+      ro.output = output;
+      const bool by_id = !ro.event.empty();
+      return print_report(nex::report::write_backup_report(by_id ? card : "", by_id ? ro.event : card, ro,
+                                                           inv.config, inv.ctx));
+    }
     // A backup (nexsync): the same records, read from the manifests.
     if (nex::sync::is_s3_url(card) || nex::sync::looks_like_backup(card)) {
-      if (report->count() > 0) throw nex::UsageError("--report reads a card", "pull the item first: nexsync pull");
       if (check || !gpx.empty())
         throw nex::UsageError("--check and --gpx read a card, not a backup", "pull the drive first: nexsync pull");
       nex::sync::BackupView bv = nex::sync::BackupView::Drives;
@@ -168,13 +191,7 @@ int main(int argc, char** argv) {
     }
     if (report->count() > 0) {
       ro.output = output;
-      const nex::report::Result r = nex::report::write_report(scan, ro, inv.ctx);
-      if (inv.format != nex::Format::Table) {
-        nex::Records rec({{"file", "FILE"}, {"stills", "STILLS", true}, {"bytes", "BYTES", true}});
-        rec.add(r.to_json());
-        rec.write(*inv.out, inv.format);
-      }
-      return 0;
+      return print_report(nex::report::write_report(scan, ro, inv.ctx));
     }
     if (!gpx.empty()) {
       const nex::Drive* d = nex::find_drive(scan, gpx);

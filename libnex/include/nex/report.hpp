@@ -10,6 +10,7 @@
 #include <string>
 
 #include "nex/card.hpp"
+#include "nex/config.hpp"
 #include "nex/context.hpp"
 #include "nex/output.hpp"
 #include "nex/timeutil.hpp"
@@ -38,5 +39,21 @@ struct Result {
 // UsageError for a bad selection; InputError for an unknown event or a
 // window with no footage. Nothing is left under `output` on failure.
 Result write_report(const CardScan& scan, const Options& o, const Context& ctx);
+
+// The same page of an item of a backup (nexsync): `item` is its location
+// (s3://BUCKET/PREFIX/SERIAL/events/ID, /backup/SERIAL/clips/ID) or, with
+// `backup` (the backup's root), an id as nexsync pull takes it. The item is
+// pulled into a temporary folder by nexsync pull (every file checked against
+// the manifest's SHA-256; --encrypt's key from cfg), and the page is made
+// of what the backup holds: the manifest's event record, camera and files,
+// stills from its clips (a clip starts at the manifest's "from"), charts and
+// track from the .gps/.acc sidecars nexsync keeps with events and clips ("no
+// telemetry in this backup" for an item backed up without them), and no card
+// findings (a backup has no scan of the card; the page says so). o.event,
+// o.from and o.to are not used. UsageError for a drive; InputError for an
+// unknown item, an item without footage, or a file that fails verification.
+// Nothing is left under `output` on failure.
+Result write_backup_report(const std::string& backup, const std::string& item, const Options& o,
+                           const Config& cfg, const Context& ctx);
 
 }  // namespace nex::report

@@ -32,6 +32,8 @@
 
 namespace nex::sync {
 
+struct Manifest;  // nex/manifest.hpp
+
 enum class DrivesMode { Timelapse, Full, Both, None };
 const char* to_string(DrivesMode m);
 std::optional<DrivesMode> parse_drives_mode(std::string_view s);
@@ -182,6 +184,9 @@ struct PullOptions {
   ItemSelection selection;
   std::filesystem::path to;  // writes <to>/<serial>/<category>/<id>/... (a local backup)
   bool overwrite = false;    // replace files that differ from the manifest
+  // Called with each item's manifest before its files are fetched; a
+  // UsageError it throws ends the pull (nexls --report refuses drives so).
+  std::function<void(const Manifest&)> accept;
 };
 struct PullReport {
   std::vector<ItemResult> items;  // action "downloaded", "present", "failed"

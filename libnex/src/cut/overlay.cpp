@@ -55,22 +55,30 @@ std::pair<const typename V::value_type*, const typename V::value_type*> around(c
 }  // namespace
 
 Telemetry Telemetry::load(const CardScan& scan, LocalTime from, LocalTime to) {
+  std::vector<const Recording*> recs;
+  for (const auto* list : {&scan.recordings, &scan.parking})
+    for (const Recording& r : *list) recs.push_back(&r);
+  return load(scan, recs, from, to);
+}
+
+Telemetry Telemetry::load(const CardScan& scan, const std::vector<const Recording*>& recs, LocalTime from,
+                          LocalTime to) {
   Telemetry tel;
   // A little on each side so a frame near the window's edge has fixes around it.
   const LocalTime a = from - 2000, b = to + 2000;
-  for (const auto* list : {&scan.recordings, &scan.parking})
-    for (const Recording& r : *list) {
-      if (!(r.start < b && r.start + std::max<int64_t>(r.duration_ms, 60000) > a)) continue;
-      if (r.gps)
-        if (auto text = sidecar(scan, *r.gps)) {
-          const std::vector<GpsFix> fixes = parse_nmea(*text);
-          for (const GpsFix& g : fixes)
-            if (g.valid) tel.fixes.push_back({r.start + (g.utc - fixes.front().utc), g});
-        }
-      if (r.acc)
-        if (auto text = sidecar(scan, *r.acc))
-          for (const AccSample& s : parse_acc(*text)) tel.acc.push_back({r.start + s.ms, s});
-    }
+  for (const Recording* rp : recs) {
+    const Recording& r = *rp;
+    if (!(r.start < b && r.start + std::max<int64_t>(r.duration_ms, 60000) > a)) continue;
+    if (r.gps)
+      if (auto text = sidecar(scan, *r.gps)) {
+        const std::vector<GpsFix> fixes = parse_nmea(*text);
+        for (const GpsFix& g : fixes)
+          if (g.valid) tel.fixes.push_back({r.start + (g.utc - fixes.front().utc), g});
+      }
+    if (r.acc)
+      if (auto text = sidecar(scan, *r.acc))
+        for (const AccSample& s : parse_acc(*text)) tel.acc.push_back({r.start + s.ms, s});
+  }
   std::stable_sort(tel.fixes.begin(), tel.fixes.end(), [](const Fix& x, const Fix& y) { return x.t < y.t; });
   std::stable_sort(tel.acc.begin(), tel.acc.end(), [](const Acc& x, const Acc& y) { return x.t < y.t; });
   return tel;

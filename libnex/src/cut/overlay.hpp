@@ -38,6 +38,10 @@ struct Telemetry {
   std::vector<Acc> acc;    // by time
 
   static Telemetry load(const CardScan& scan, LocalTime from, LocalTime to);
+  // The same from the sidecars of these recordings only (a backed-up item's
+  // .gps and .acc, each placed at the instant of its card name).
+  static Telemetry load(const CardScan& scan, const std::vector<const Recording*>& recs, LocalTime from,
+                        LocalTime to);
   // Interpolated between the fixes around t (at most 2 s apart), or the
   // nearest one within 1 s; nullopt otherwise (no GPS there).
   std::optional<GpsFix> gps_at(LocalTime t) const;

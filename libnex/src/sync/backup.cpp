@@ -239,6 +239,7 @@ PullReport run_pull(const PullOptions& o, const Config& cfg, const Context& ctx,
     std::optional<Manifest> m;
     try {
       m = load_manifest(*t.dest, t.ref);
+      if (o.accept) o.accept(*m);
       size_t fetched = 0;
       for (const auto& f : m->files) {
         ctx.check_interrupt();
@@ -289,6 +290,8 @@ PullReport run_pull(const PullOptions& o, const Config& cfg, const Context& ctx,
       if (on_item) on_item(r);
       rep.items.push_back(std::move(r));
     } catch (const Interrupted&) {
+      throw;
+    } catch (const UsageError&) {
       throw;
     } catch (const Error& e) {
       if (is_fatal(std::current_exception())) throw;

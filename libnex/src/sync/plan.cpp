@@ -227,6 +227,7 @@ struct Builder {
     std::sort(all_used.begin(), all_used.end());
     all_used.erase(std::unique(all_used.begin(), all_used.end()), all_used.end());
     std::sort(all_used.begin(), all_used.end(), [](auto* a, auto* b) { return a->start < b->start; });
+    add_sidecars(it, all_used);
     ojson r;
     r["v"] = 1;
     r["t"] = to_string(it.kind);
@@ -250,11 +251,26 @@ struct Builder {
     it.files.push_back(std::move(f));
   }
 
+  // The untouched .gps and .acc sidecars of the card segments an event or
+  // clip is made of, under their card names (camera "", source the card
+  // file): nexls DEST/ITEM --report draws its charts and track from them.
+  // Not part of the recipe: an item backed up before they were sent stays
+  // up to date as it is (docs/nexsync.md).
+  void add_sidecars(PlanItem& it, const std::vector<const Recording*>& recs) {
+    for (const Recording* r : recs)
+      for (const auto* f : {&r->gps, &r->acc})
+        if (*f) {
+          const std::string name = fs::path((*f)->rel).filename().string();
+          copy_file(it, **f, name, it.ref.rel_folder() + "/" + name, "");
+        }
+  }
+
   // A clip item that is a recording's files as they are (parking clips, segments).
   void add_copied_recording(PlanItem& it, const Recording& rec) {
     if (rec.road) copy_file(it, *rec.road, "road.mp4", it.ref.rel_folder() + "/road.mp4", "road");
     if (rec.interior)
       copy_file(it, *rec.interior, "interior.mp4", it.ref.rel_folder() + "/interior.mp4", "interior");
+    add_sidecars(it, {&rec});
     it.from = rec.start;
     it.to = rec_end(rec);
     ojson r;
