@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
   g->add_option("--gpx", gpx, "Write the GPS track of drive ID as GPX 1.1")->type_name("DRIVE");
   nex::report::Options ro;
   auto* report = g->add_option("--report", ro.event,
-                               "Write an incident report of event ID (or of --from/--to) to -o: one offline HTML page;\n"
-                               "of a backup: CARD is the item's location (.../SERIAL/events/ID), or ID an item of it")
+                               "Write an incident report of event ID (or of --from/--to) to -o: one offline HTML page "
+                               "(a backup: CARD is the item, .../SERIAL/events/ID, or ID is one of its items)")
                      ->type_name("[ID]")
                      ->expected(0, 1);
   app.add_option("--from", ro.from, "With --report: window start (as nexcut: ISO, time of day)")->type_name("T");
