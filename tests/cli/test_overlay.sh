@@ -5,7 +5,8 @@
 # segment's start + nexsim's pixel timecode, read by tests/harness/timecode.py);
 # speed and G-force the sidecars' values interpolated to that time; the event
 # marker only inside the event; "no GPS" where the .gps is missing. Then both
-# cameras, a layout, and the usage errors.
+# cameras, layouts (a pip across the seam checked as the road clip is, G-force
+# included), and the usage errors.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
 HARNESS=$(cd "$(dirname "$0")/../harness" && pwd)
@@ -30,16 +31,9 @@ ocr() {
   tesseract "$WORK/crop.png" - --psm 6 2>/dev/null | sed '/^[[:space:]]*$/d'
 }
 
-# --- road, 08:12:59 to 08:13:01 across the 08:13:00 seam: frames 0, 30 (the seam), 59
-expect_exit 0 nexcut card --from 08:12:59 --to +2s --overlay time,speed,g,gps,event --overlay-ms -o road.mp4
-frames road.mp4 1920 1080 0 30 59
-python3 "$HARNESS/timecode.py" 1920 1080 g.raw > tc
-assert_eq "$(wc -l < tc)" 3
-for k in 1 2 3; do
-  ocr "f$k.png" 0 120 800 300 1 > "ocr$k"
-  echo "--- frame $k: timecode $(sed -n "${k}p" tc)"; cat "ocr$k"
-done
-python3 - card tc ocr1 ocr2 ocr3 <<'PY' || fail "the overlay does not match the frames (above)"
+# check_overlay TC OCR...: each OCR'd overlay against its frame's timecode and the sidecars
+check_overlay() {
+python3 - card "$@" <<'PY' || fail "the overlay does not match the frames (above)"
 import re, sys, datetime as dt
 card, tcf, ocrs = sys.argv[1], sys.argv[2], sys.argv[3:]
 def gps(key):  # [(ms since the segment's start, km/h)] as the library places fixes
@@ -85,6 +79,18 @@ for tc, f in zip(open(tcf).read().split(), ocrs):
         ok = ok and bool(good)
 sys.exit(0 if ok else 1)
 PY
+}
+
+# --- road, 08:12:59 to 08:13:01 across the 08:13:00 seam: frames 0, 30 (the seam), 59
+expect_exit 0 nexcut card --from 08:12:59 --to +2s --overlay time,speed,g,gps,event --overlay-ms -o road.mp4
+frames road.mp4 1920 1080 0 30 59
+python3 "$HARNESS/timecode.py" 1920 1080 g.raw > tc
+assert_eq "$(wc -l < tc)" 3
+for k in 1 2 3; do
+  ocr "f$k.png" 0 120 800 300 1 > "ocr$k"
+  echo "--- frame $k: timecode $(sed -n "${k}p" tc)"; cat "ocr$k"
+done
+check_overlay tc ocr1 ocr2 ocr3
 jq -e 'select(.kind == "hard-brake") | .time == "2026-11-20T08:12:59.060" and .duration_ms == 1540' card/events.ndjson >/dev/null \
   || fail "the event is not where the OCR check expects it: $(cat card/events.ndjson)"
 # every frame re-encoded, as many as the window holds
@@ -112,6 +118,17 @@ ocr f1.png 0 120 960 300 1 > p1; cat p1
 tc=$(python3 "$HARNESS/timecode.py" 1920 1080 g.raw)
 assert_contains p1 "$(printf '2026-11-20 08:13:%02d.%03d +02:00' $((tc / 1000)) $((tc % 1000)))"
 assert_contains p1 "km/h"
+# the G-force (and time, speed, event) on a layout across the seam, as on one camera:
+# frames 0, 30 (the seam) and 59 read back against the road's timecode and the .acc
+expect_exit 0 nexcut card --from 08:12:59 --to +2s --camera both --layout pip --overlay time,speed,g,gps,event --overlay-ms -o pipg.mp4
+frames pipg.mp4 1920 1080 0 30 59
+python3 "$HARNESS/timecode.py" 1920 1080 g.raw > tcl
+assert_eq "$(wc -l < tcl)" 3
+for k in 1 2 3; do
+  ocr "f$k.png" 0 120 800 300 1 > "lay$k"
+  echo "--- layout frame $k: timecode $(sed -n "${k}p" tcl)"; cat "lay$k"
+done
+check_overlay tcl lay1 lay2 lay3
 
 # --- errors: one line, documented exit code, nothing written
 expect_exit 2 nexcut card --from 08:13:00 --to +1s --overlay time --copy -o bad.mp4
