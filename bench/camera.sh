@@ -31,7 +31,7 @@ mb=$(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1e6}')
 t=$(now); curl_all; t_curl=$(elapsed "$t")
 t_pull=$(pull)
 echo "pull ${mb} MB from nexsim serve, loopback: nexsync ${t_pull}s, curl one by one ${t_curl}s:" \
-     "nexsync at $(ratio "$t_curl" "$t_pull")x curl's throughput"
+     "nexsync at $(awk -v a="$t_curl" -v b="$t_pull" 'BEGIN{printf "%.2f", a/b}')x curl's throughput"
 kill $srv; wait $srv 2>/dev/null || true; rm -f ready
 nexsim serve card --listen 127.0.0.1:0 --ready-file ready --rate 20M >serve.log 2>&1 &
 srv=$!
@@ -48,11 +48,25 @@ srv=$!
 for _ in $(seq 100); do [ -s ready ] && break; sleep 0.1; done
 CAM=$(cat ready)
 
-# nexcut over the camera: bytes read vs the clip written, time vs the card
+# nexcut over the camera: bytes read vs the clip written; time vs the same
+# cut from the card plus the transfer of the bytes it read (curl fetching as
+# many bytes from the camera's road segments, one after another).
 ev=$(nexls card --events --format ndjson | jq -r .id | head -1)
-t=$(now); nexcut card --event "$ev" -o card.mp4 -q >/dev/null; t_card=$(elapsed "$t")
-t=$(now); nexcut "$CAM" --event "$ev" -o cam.mp4 -v 2>cut.log >/dev/null; t_cam=$(elapsed "$t")
-read_bytes=$(grep -o 'read [0-9]* bytes' cut.log | awk '{ s += $2 } END { print s + 0 }')
-clip=$(stat -c %s cam.mp4)
-echo "nexcut --event over the camera: read $(ratio "$read_bytes" "$clip")x the clip's bytes (${read_bytes} for ${clip});" \
-     "${t_cam}s vs ${t_card}s from the card ($(ratio "$t_cam" "$t_card")x)"
+transfer() {  # transfer BYTES: curl fetches BYTES from the camera's files
+  local left=$1 p size
+  while read -r p size && [ "$left" -gt 0 ]; do
+    local n=$((left < size ? left : size))
+    curl -sf -r "0-$((n - 1))" -o /dev/null "$CAM/files/$p"
+    left=$((left - n))
+  done < <(curl -sf "$CAM/api/files" | jq -r '.files[] | select(.path | endswith("_1.mp4")) | "\(.path) \(.size)"')
+}
+for _ in 1 2 3; do
+  t=$(now); nexcut card --event "$ev" -o card.mp4 -q -y >/dev/null; t_card=$(elapsed "$t")
+  t=$(now); nexcut "$CAM" --event "$ev" -o cam.mp4 -v -y 2>cut.log >/dev/null; t_cam=$(elapsed "$t")
+  read_bytes=$(grep -o 'read [0-9]* bytes' cut.log | awk '{ s += $2 } END { print s + 0 }')
+  t=$(now); transfer "$read_bytes"; t_xfer=$(elapsed "$t")
+  clip=$(stat -c %s cam.mp4)
+  anchor=$(awk -v a="$t_card" -v b="$t_xfer" 'BEGIN{printf "%.3f", a + b}')
+  echo "nexcut --event over the camera: read $(awk -v a="$read_bytes" -v b="$clip" 'BEGIN{printf "%.2f", a/b}')x the clip's bytes (${read_bytes} for ${clip});" \
+       "${t_cam}s vs ${t_card}s from the card + ${t_xfer}s to transfer those bytes ($(awk -v a="$t_cam" -v b="$anchor" 'BEGIN{printf "%.2f", a/b}')x)"
+done

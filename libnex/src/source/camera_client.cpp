@@ -279,7 +279,7 @@ class CameraClient final : public CameraSource {
       // The body goes to the part file; where it starts is decided by the
       // answer's status and Content-Range, read before the first byte.
       int fd = -1;
-      uint64_t skip = 0, got = 0;
+      uint64_t skip = 0, got = 0, flushed = 0, written0 = 0;
       bool decided = false, refused = false, local_error = false;
       std::string why;
       auto decide = [&](const Response& in) -> bool {
@@ -292,6 +292,7 @@ class CameraClient final : public CameraSource {
             return false;
           }
           skip = have - cr->first;  // a camera that starts early (short-range): drop the overlap
+          written0 = have;
           fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         } else if (in.status == 200) {
           fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);  // a 200 restarts
@@ -322,6 +323,14 @@ class CameraClient final : public CameraSource {
             return false;
           }
           p += w, len -= static_cast<size_t>(w), got += static_cast<uint64_t>(w);
+        }
+        // Start writing back what came in while the rest arrives: the
+        // fsync at the end (a pulled file is durable before it counts)
+        // then has little left to wait for.
+        if (got - flushed >= kWriteBehind) {
+          ::sync_file_range(fd, static_cast<off64_t>(written0 + flushed), static_cast<off64_t>(got - flushed),
+                            SYNC_FILE_RANGE_WRITE);
+          flushed = got;
         }
         if (progress) progress(have + got);
         return !(ctx_.interrupted && ctx_.interrupted->load());
@@ -404,6 +413,7 @@ class CameraClient final : public CameraSource {
   // file order) and fetches twice that extent, up to kMaxRead. Cameras
   // answer every request after a round trip over Wi-Fi: few requests for a
   // stream, few bytes for a probe (a card scan reads each segment's headers).
+  static constexpr uint64_t kWriteBehind = 8 * 1024 * 1024;
   static constexpr uint64_t kFirstRead = 16 * 1024;
   static constexpr uint64_t kMaxRead = 2 * 1024 * 1024;
   static constexpr uint64_t kCacheBytes = 24 * 1024 * 1024;
