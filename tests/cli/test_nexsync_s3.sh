@@ -66,7 +66,8 @@ for m in got/PRO-S1/*/*/*.json; do
     n=$((n + 1))
   done < <(jq -r '.files[] | "\(.key) \(.size) \(.sha256)"' "$m")
 done
-assert_eq "$n" 6 "(files pulled)"
+# the segment's 4 files, the event's clip with its window's .gps/.acc, the parking clip
+assert_eq "$n" 8 "(files pulled)"
 cmp card/drive/20261120_081200_1.mp4 got/PRO-S1/footage/20261120/20261120_081200_1.mp4 || fail "segment differs"
 # a partial download resumes with a Range request
 expect_exit 2 nexsync pull "$S3/b/PRO-S1/footage/20261120" --to x
