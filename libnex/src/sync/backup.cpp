@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 
+#include "nex/catalogue.hpp"
 #include "nex/encryption.hpp"
 #include "nex/error.hpp"
 #include "nex/fsutil.hpp"
@@ -395,16 +396,21 @@ std::vector<SharedFile> share_items(const ShareOptions& o, const Config& cfg, co
 std::vector<ItemResult> set_starred(const ItemSelection& sel, bool starred, const Config& cfg, const Context& ctx) {
   Opened op{cfg, ctx, sel.s3, {}, {}};
   std::vector<ItemResult> out;
+  std::map<Destination*, std::pair<std::set<std::string>, std::map<std::string, std::string>>> changed;
   for (const auto& t : resolve(op, sel)) {
     Manifest m = load_manifest(*t.dest, t.ref);
     const bool was = m.starred;
     if (was != starred) {
       m.starred = starred;
-      t.dest->write(t.ref.manifest_key(), m.dump());
+      const std::string text = m.dump();
+      t.dest->write(t.ref.manifest_key(), text);
+      changed[t.dest].first.insert(t.ref.serial);
+      changed[t.dest].second[t.ref.manifest_key()] = text;
     }
     out.push_back(row_for(t.ref, &m, was == starred ? (starred ? "already starred" : "not starred")
                                                     : (starred ? "starred" : "unstarred")));
   }
+  for (auto& [d, c] : changed) refresh_catalogues(*d, c.first, c.second, ctx);
   return out;
 }
 
@@ -443,6 +449,9 @@ std::vector<ItemResult> remove_items(const ItemSelection& sel, const Config& cfg
     for (const auto& k : keys) d.remove(k);
     ctx.log->info("deleted {} ({} file(s))", d.location(ref.folder()), keys.size());
   }
+  std::map<Destination*, std::set<std::string>> changed;
+  for (const auto& t : targets) changed[t.dest].insert(t.ref.serial);
+  for (auto& [d, serials] : changed) refresh_catalogues(*d, serials, {}, ctx);
   return rows;
 }
 
@@ -548,7 +557,8 @@ Records list_backup(const std::string& destination, BackupView view, const ListF
     keys.push_back(e.key);
     refs.push_back(ref);
   }
-  const auto texts = d.read_many(keys);
+  // One catalogue per camera where it agrees with the LIST, else the manifests.
+  const auto texts = read_manifests(d, objects, keys, ctx).texts;
   for (size_t k = 0; k < keys.size(); ++k) {
     const ObjectEntry e{keys[k], 0, {}, {}};
     const ItemRef& ref = refs[k];

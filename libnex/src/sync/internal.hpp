@@ -61,7 +61,7 @@ class S3Access {
 
 // Test hook: NEX_SYNC_FAULT=<point>[:<n>] kills the process (SIGKILL) at the
 // n-th time (default 1st) it reaches <point>: after-create, after-part,
-// before-complete, after-complete, before-manifest, after-copy.
+// before-complete, after-complete, before-manifest, after-copy, before-catalogue.
 void fault_point(const char* point);
 // Runs `step` (a journal write) and reaches fault point `point` as one step,
 // serialised with every other step of that point when it is armed: when the

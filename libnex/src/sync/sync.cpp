@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "nex/camera.hpp"
+#include "nex/catalogue.hpp"
 #include "nex/cut.hpp"
 #include "nex/salvage.hpp"
 #include "nex/source.hpp"
@@ -371,6 +372,82 @@ struct Job {
     listing.clear();
     for (auto& e : dest->list(serial)) listing[e.key] = std::move(e);
     ++report.summary.requests_list;
+    note_catalogue_listing();
+  }
+
+  // --- the camera's catalogue (nex/catalogue.hpp) --------------------------------------
+  // Read once a pass, when a manifest is needed that the state does not
+  // have (a run on another machine, the quota's drives); an entry is used
+  // only where it agrees with the LIST. Written again at the end of a pass
+  // that changed manifests, or found it missing or stale.
+
+  std::mutex cat_mu;
+  bool cat_loaded = false, cat_stale = false;
+  std::map<std::string, CatalogueEntry> cat_entries;
+  std::set<std::string> manifests_listed;                 // the pass's LIST
+  std::map<std::string, std::string> manifests_written;   // this pass's, key -> text
+  std::atomic<size_t> manifests_read{0}, manifests_from_catalogue{0};
+
+  std::set<std::string> manifest_keys() const {
+    std::set<std::string> out;
+    for (const auto& [k, e] : listing)
+      if (auto r = item_of_key(k); r && k == r->manifest_key()) out.insert(k);
+    return out;
+  }
+  void note_catalogue_listing() {
+    std::lock_guard lock(cat_mu);
+    cat_loaded = cat_stale = false;
+    cat_entries.clear();
+    manifests_written.clear();
+    manifests_listed = manifest_keys();
+    manifests_read = manifests_from_catalogue = 0;
+  }
+
+  std::optional<std::string> catalogue_text(const std::string& key, const ObjectEntry& listed) {
+    if (!dest->is_s3()) return std::nullopt;
+    std::lock_guard lock(cat_mu);
+    if (!cat_loaded) {
+      cat_loaded = true;
+      const std::string ck = catalogue_key(serial);
+      if (listing.count(ck)) {
+        try {
+          auto text = dest->read(ck);
+          if (text && !crypt::looks_encrypted(*text)) {
+            Catalogue c = Catalogue::parse(*text);
+            if (c.serial != serial) throw InputError("catalogue: it is " + c.serial + "'s");
+            for (auto& e : c.entries) cat_entries.emplace(e.key, std::move(e));
+          }
+        } catch (const InputError& e) {
+          ctx.log->warn("{}: {}; reading the manifests instead", dest->location(ck), e.what());
+        }
+      }
+    }
+    auto it = cat_entries.find(key);
+    if (it == cat_entries.end() || !entry_agrees(it->second, listed, !encryption_key(*dest))) {
+      cat_stale = true;
+      return std::nullopt;
+    }
+    return it->second.text;
+  }
+
+  void update_catalogue() {
+    ctx.log->debug("manifests at the destination: {} from the catalogue, {} read", manifests_from_catalogue.load(),
+                   manifests_read.load());
+    if (o.dry_run || !dest->is_s3()) return;
+    const auto now = manifest_keys();
+    bool need = cat_stale || !manifests_written.empty() || now != manifests_listed;
+    // Missing, or older than a manifest the LIST shows (a run that died
+    // before writing it, another writer): written again, at no extra request
+    // when it is not.
+    if (auto c = listing.find(catalogue_key(serial)); c == listing.end()) need = need || !now.empty();
+    else
+      for (const auto& k : now)
+        if (auto e = listing.find(k); e != listing.end() && e->second.last_modified > c->second.last_modified) need = true;
+    // Texts this machine read with the ETag the LIST shows (the state's cache).
+    if (need)
+      refresh_catalogues(*dest, {serial}, manifests_written, ctx, [&](const ObjectEntry& e) {
+        return state->cached_manifest(e.key, e.size, e.etag);
+      });
   }
 
   uint64_t used() const {
@@ -383,7 +460,9 @@ struct Job {
     auto it = listing.find(key);
     if (it == listing.end()) return std::nullopt;
     std::optional<std::string> text = state->cached_manifest(key, it->second.size, it->second.etag);
+    if (!text && (text = catalogue_text(key, it->second))) ++manifests_from_catalogue;
     if (!text) {
+      ++manifests_read;
       text = dest->read(key);
       if (!text) return std::nullopt;
       state->remember_manifest(key, it->second.size, it->second.etag, *text);
@@ -828,6 +907,7 @@ struct Job {
         else if (!verdict[i].empty()) emit(result(it, verdict[i], verdict[i] == "left out" ? "no room under the quota" : "older than what the quota keeps"));
         else emit(result(it, replaced.count(it.ref.folder()) ? "would replace" : "would upload"));
       }
+      update_catalogue();  // says what it read; writes nothing
       finish_report(t0);
       return;
     }
@@ -835,6 +915,7 @@ struct Job {
     for (auto& [i, r] : settled) emit(std::move(r));
     if (pending.empty() && victims.empty()) {  // nothing to do: no uploader, no more requests
       state->save();  // what the manifests said, for the next run
+      update_catalogue();  // when missing, stale or older than a manifest
       finish_report(t0);
       return;
     }
@@ -907,6 +988,8 @@ struct Job {
         {
           std::lock_guard lock(listing_mu);
           listing[it.ref.manifest_key()] = {it.ref.manifest_key(), text.size(), {}, {}};
+          std::lock_guard cat_lock(cat_mu);
+          manifests_written[it.ref.manifest_key()] = text;
         }
         drop_made(it);
         if (fl->old) {
@@ -1123,6 +1206,7 @@ struct Job {
     up->end();
     progress.finish();
     state->save();
+    update_catalogue();
     auto& s = report.summary;
     s.bytes_sent = stats.bytes_sent;
     s.objects_sent = stats.objects_sent;
