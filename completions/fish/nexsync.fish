@@ -37,6 +37,8 @@ complete -c nexsync -n 'not __fish_seen_subcommand_from pull star unstar rm shar
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -s h -l help -d 'Print this help message and exit'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l to -r -F -d 'Target folder (receives SERIAL/CATEGORY/ID/...)'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l overwrite -d 'Replace local files that differ from the backup'
+complete -c nexsync -n '__fish_seen_subcommand_from pull' -l evidence -r -F -d 'Instead of --to: one event or clip as an evidence bundle in the new folder DIR'
+complete -c nexsync -n '__fish_seen_subcommand_from pull' -l sign-key -r -F -d 'With --evidence: sign evidence.json with this Ed25519 private key'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l from -r -F -d 'The backup to look ids up in (default: nexsync.destination)'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -l items -r -F -d 'Items as NDJSON (\'nexls BACKUP --format ndjson\'), \'-\' for stdin'
 complete -c nexsync -n '__fish_seen_subcommand_from pull' -s v -l verbose -d 'More log output on stderr (repeatable)'

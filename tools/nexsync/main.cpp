@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
       "  nexls /media/card --events --format ndjson | nexsync /media/card s3://b/p --items -\n"
       "  nexsync /media/card s3://b/p --watch                  upload new events as they happen\n"
       "  nexsync pull s3://b/p/PRO-33C1F740/events/20261120_081800_hard-brake --to ./evidence\n"
+      "  nexsync pull --from s3://b/p 20261120_081800_hard-brake --evidence case-4711 --sign-key key.pem\n"
       "  nexsync star --from s3://b/p 20261120_081200\n"
       "\n"
       "S3: AWS profiles (~/.aws/config and credentials, --profile, AWS_PROFILE), AWS_ENDPOINT_URL,\n"
@@ -127,8 +128,14 @@ int main(int argc, char** argv) {
   bool yes = false, overwrite = false;
   auto* pull = app.add_subcommand("pull", "Download backed-up items into a folder, verified against their manifests");
   pull->add_option("ITEM", specs, "Item location (s3://b/p/SERIAL/events/ID) or, with --from, its id");
-  pull->add_option("--to", to, "Target folder (receives SERIAL/CATEGORY/ID/...)")->required()->type_name("DIR");
+  pull->add_option("--to", to, "Target folder (receives SERIAL/CATEGORY/ID/...)")->type_name("DIR");
   pull->add_flag("--overwrite", overwrite, "Replace local files that differ from the backup");
+  std::string evidence_dir, sign_key;
+  pull->add_option("--evidence", evidence_dir,
+                   "Instead of --to: one event or clip as an evidence bundle in the new folder DIR")
+      ->type_name("DIR");
+  pull->add_option("--sign-key", sign_key, "With --evidence: sign evidence.json with this Ed25519 private key")
+      ->type_name("KEY.pem");
   auto* star = app.add_subcommand("star", "Star items: never rolled over");
   star->add_option("ITEM", specs, "Item location or id");
   auto* unstar = app.add_subcommand("unstar", "Unstar items");
@@ -194,7 +201,26 @@ int main(int argc, char** argv) {
         r.write(*inv.out, inv.format);
         return 0;
       }
+      if (pull->parsed() && !evidence_dir.empty()) {
+        if (!to.empty()) throw nex::UsageError("--evidence writes a bundle, not a backup copy: drop --to");
+        if (overwrite) throw nex::UsageError("--evidence never changes a bundle: drop --overwrite", "give a new folder");
+        if (!sel_items.empty() || specs.size() > 1)
+          throw nex::UsageError("--evidence makes one bundle of one item", "make one bundle per item");
+        nex::sync::EvidencePullOptions eo;
+        eo.selection = sel;
+        eo.dir = evidence_dir;
+        if (!sign_key.empty()) eo.sign_key = sign_key;
+        const auto rep = nex::sync::pull_evidence(eo, cfg, inv.ctx);
+        nex::Records r({{"item", "ITEM"}, {"bundle", "BUNDLE"}, {"files", "FILES", true}, {"size", "SIZE", true},
+                        {"sources", "SOURCES"}, {"signed_by", "SIGNED BY"}});
+        r.add(rep.to_json());
+        r.write(*inv.out, inv.format);
+        for (const auto& n : rep.notes) inv.ctx.log->info("{}", n);
+        return 0;
+      }
+      if (!sign_key.empty()) throw nex::UsageError("--sign-key signs an evidence bundle", "add --evidence DIR");
       if (pull->parsed()) {
+        if (to.empty()) throw nex::UsageError("pull needs --to DIR", "or --evidence DIR for an evidence bundle");
         nex::sync::PullOptions po;
         po.selection = sel;
         po.to = to;

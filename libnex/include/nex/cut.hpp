@@ -123,6 +123,15 @@ ClipResult make_still(const CardScan& scan, LocalTime t, Camera camera, const st
 // Returns the files written (none when the card has no sidecars there).
 std::vector<std::filesystem::path> write_telemetry(const CardScan& scan, LocalTime from, LocalTime to,
                                                    const std::filesystem::path& clip, bool overwrite = false);
+// The same from sidecar texts (a backup's copies of the card's .gps / .acc
+// files), each with the start of its recording (camera-local), in order.
+struct TelemetryText {
+  LocalTime start;
+  std::string gps, acc;  // "" when the recording has none
+};
+std::vector<std::filesystem::path> write_telemetry(const std::vector<TelemetryText>& recordings, LocalTime from,
+                                                   LocalTime to, const std::filesystem::path& clip,
+                                                   bool overwrite = false);
 
 // --- the nexcut job ----------------------------------------------------------
 

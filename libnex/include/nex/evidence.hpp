@@ -86,6 +86,11 @@ struct Signature {
 struct Manifest {
   int version = kFormatVersion;
   std::vector<FileEntry> files;
+  // A bundle from a backup that does not keep the source segments
+  // (nexsync pull --evidence): the sources the clips were cut from, with the
+  // size and SHA-256 recorded at backup time, not in the folder. Clips and
+  // runs may name them; their copied frames cannot be compared.
+  std::vector<FileEntry> absent;
   std::vector<Clip> clips;
   std::optional<Signature> signature;
   ojson document;  // the whole document as read (camera, event, window, tool, ...)
@@ -123,7 +128,9 @@ Report build(const Options& o, const Context& ctx);
 // --- verifying a bundle -----------------------------------------------------------------
 
 struct Finding {
-  std::string kind;     // "mismatch", "missing", "unlisted", "unsigned", "ok"
+  // "mismatch", "missing", "unlisted" (problems); "unsigned", "unchecked"
+  // (what the bundle does not allow checking), "ok"
+  std::string kind;
   std::string path;     // bundle path ("" for the bundle as a whole)
   std::string message;  // one line
   bool problem() const { return kind == "mismatch" || kind == "missing" || kind == "unlisted"; }
@@ -140,6 +147,7 @@ struct VerifyReport {
   std::vector<Finding> findings;  // problems first in file order, then what was checked
   std::string fingerprint;        // of the key that signed it, "" if unsigned
   size_t files = 0, copied_runs = 0, copied_frames = 0;
+  size_t unchecked_runs = 0, unchecked_frames = 0;  // copied runs whose source is absent
   bool ok() const;                // no problem found
 };
 

@@ -232,6 +232,36 @@ std::vector<SharedFile> share_items(const ShareOptions& o, const Config& cfg, co
 // not in the future, or is beyond 7 days.
 int64_t parse_expiry(std::string_view s, std::chrono::system_clock::time_point now);
 
+// --- an evidence bundle from a backup (docs/evidence.md) ---------------------------
+
+// One backed-up event or clip as an evidence bundle in `dir` (the layout of
+// nexcut --evidence, plus backup/<manifest> as it was backed up): its files
+// checked against the manifest, each clip's derivation as recorded at backup
+// time, the source segments and sidecars where the backup keeps them (listed
+// as absent_sources otherwise), the window's telemetry, evidence.json, an
+// Ed25519 signature with sign_key, SHA256SUMS. Built beside dir and renamed:
+// nothing under dir on failure. UsageError for a selection of more than one
+// item or a drive; InputError for a bad key (before any request), an existing
+// dir, an item that is not backed up, a damaged backup.
+struct EvidencePullOptions {
+  ItemSelection selection;
+  std::filesystem::path dir;
+  std::optional<std::filesystem::path> sign_key;
+};
+struct EvidencePullReport {
+  ItemRef ref;
+  std::string location;       // the item in the backup (no credentials)
+  std::filesystem::path dir;
+  size_t files = 0;           // listed in evidence.json
+  uint64_t bytes = 0;
+  bool sources = false;       // every source segment is in the bundle
+  bool telemetry = false;     // GPX / CSV written
+  std::string fingerprint;    // "" when unsigned
+  std::vector<std::string> notes;
+  ojson to_json() const;
+};
+EvidencePullReport pull_evidence(const EvidencePullOptions& o, const Config& cfg, const Context& ctx);
+
 // --- listing a backup ---------------------------------------------------------------
 
 enum class BackupView { Drives, Segments, Events, Parking, Clips, Items };

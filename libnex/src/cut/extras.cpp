@@ -91,6 +91,24 @@ std::vector<fs::path> write_telemetry(const CardScan& scan, LocalTime from, Loca
       if (r.start < to && r.start + std::max<int64_t>(r.duration_ms, 60000) > from) recs.push_back(&r);
     if (!recs.empty()) break;
   }
+  std::vector<TelemetryText> texts;
+  for (const Recording* r : recs) {
+    TelemetryText t;
+    t.start = r->start;
+    for (auto [side, text] : {std::pair{&r->gps, &t.gps}, std::pair{&r->acc, &t.acc}}) {
+      if (!*side) continue;
+      try {
+        *text = scan.read(**side);
+      } catch (const IoError&) {
+      }
+    }
+    texts.push_back(std::move(t));
+  }
+  return write_telemetry(texts, from, to, clip, overwrite);
+}
+
+std::vector<fs::path> write_telemetry(const std::vector<TelemetryText>& recs, LocalTime from, LocalTime to,
+                                      const fs::path& clip, bool overwrite) {
   const fs::path gpx_path = fs::path(clip).replace_extension(".gpx");
   const fs::path csv_path = fs::path(clip).replace_extension(".csv");
   std::string gpx =
@@ -101,15 +119,11 @@ std::vector<fs::path> write_telemetry(const CardScan& scan, LocalTime from, Loca
   std::string csv = "time,ms,x,y,z\n";
   size_t npts = 0, nacc = 0;
   char buf[256];
-  for (const Recording* r : recs) {
-    if (r->gps) {
-      std::vector<GpsFix> fixes;
-      try {
-        fixes = parse_nmea(scan.read(*r->gps));
-      } catch (const IoError&) {
-      }
+  for (const TelemetryText& r : recs) {
+    if (!r.gps.empty()) {
+      const std::vector<GpsFix> fixes = parse_nmea(r.gps);
       for (const auto& g : fixes) {
-        const LocalTime local = r->start + (g.utc - fixes.front().utc);
+        const LocalTime local = r.start + (g.utc - fixes.front().utc);
         if (!g.valid || local < from || local >= to) continue;
         const CivilTime c = to_civil(g.utc);
         std::snprintf(buf, sizeof buf,
@@ -119,14 +133,10 @@ std::vector<fs::path> write_telemetry(const CardScan& scan, LocalTime from, Loca
         ++npts;
       }
     }
-    if (r->acc) {
-      std::vector<AccSample> acc;
-      try {
-        acc = parse_acc(scan.read(*r->acc));
-      } catch (const IoError&) {
-      }
+    if (!r.acc.empty()) {
+      const std::vector<AccSample> acc = parse_acc(r.acc);
       for (const auto& s : acc) {
-        const LocalTime local = r->start + s.ms;
+        const LocalTime local = r.start + s.ms;
         if (local < from || local >= to) continue;
         std::snprintf(buf, sizeof buf, "%s,%lld,%.4f,%.4f,%.4f\n", format_iso(local, true).c_str(),
                       static_cast<long long>(local - from), s.x, s.y, s.z);

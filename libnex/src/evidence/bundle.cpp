@@ -21,17 +21,6 @@ namespace {
 
 using namespace detail;
 
-std::string utc_iso(LocalTime local, int offset_min) {
-  return format_iso(LocalTime{local.ms - int64_t{offset_min} * 60000}, true) + "Z";
-}
-
-std::string now_utc() {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  return format_iso(LocalTime{ms - ms % 1000}) + "Z";
-}
-
 // The recording a segment file belongs to (drive recordings, then parking).
 const Recording* recording_of(const CardScan& scan, const fs::path& file) {
   for (const auto* list : {&scan.recordings, &scan.parking})
@@ -44,16 +33,6 @@ const Recording* recording_of(const CardScan& scan, const fs::path& file) {
   return nullptr;
 }
 
-// Removes the temporary folder unless the bundle was committed.
-struct TempDir {
-  fs::path path;
-  ~TempDir() {
-    if (path.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 void fsync_tree(const fs::path& root) {
   std::error_code ec;
   for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
@@ -62,6 +41,70 @@ void fsync_tree(const fs::path& root) {
 }
 
 }  // namespace
+
+namespace detail {
+
+std::string utc_iso(LocalTime local, int offset_min) {
+  return format_iso(LocalTime{local.ms - int64_t{offset_min} * 60000}, true) + "Z";
+}
+
+std::string now_utc() {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  return format_iso(LocalTime{ms - ms % 1000}) + "Z";
+}
+
+TempDir::~TempDir() {
+  if (path.empty()) return;
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+fs::path temp_beside(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(dir, ec)))
+    throw InputError("evidence folder " + dir.string() + " already exists", "give a new folder: a bundle is never changed");
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  fs::create_directories(parent, ec);
+  if (ec) throw IoError("cannot create " + parent.string() + ": " + ec.message());
+  const fs::path tmp = parent / ("." + dir.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) throw IoError("cannot create " + tmp.string() + ": " + ec.message());
+  return tmp;
+}
+
+uint64_t seal_bundle(ojson doc, const std::map<std::string, FileEntry>& files, EVP_PKEY* key, const KeyInfo& info,
+                     const fs::path& tmp, const fs::path& dir) {
+  ojson list = ojson::array();
+  for (const auto& [rel, f] : files)
+    list.push_back({{"path", f.path}, {"role", f.role}, {"size", f.size}, {"sha256", f.sha256}});
+  doc["files"] = list;
+  if (key)
+    doc["signature"] = {{"algorithm", "Ed25519"}, {"file", kSignatureName}, {"public_key_sha256", info.fingerprint},
+                        {"public_key", info.public_pem}};
+  else
+    doc["signature"] = nullptr;
+  const std::string text = doc.dump(2) + "\n";
+  write_file_atomic(tmp / kManifestName, text);
+  std::map<std::string, std::string> sums;  // path -> sha256
+  for (const auto& [rel, f] : files) sums[rel] = f.sha256;
+  sums[std::string(kManifestName)] = sha256_of(text);
+  if (key) {
+    const std::string sig = sign(key, text);
+    write_file_atomic(tmp / kSignatureName, sig);
+    sums[std::string(kSignatureName)] = sha256_of(sig);
+  }
+  std::string sumtext;
+  for (const auto& [rel, sha] : sums) sumtext += sha + "  " + rel + "\n";
+  write_file_atomic(tmp / kSumsName, sumtext);
+  fsync_tree(tmp);
+  commit_rename(tmp, dir);
+  return text.size() + sumtext.size() + (key ? 64 : 0);
+}
+
+}  // namespace detail
 
 Report build(const Options& o, const Context& ctx) {
   const cut::Options& in = o.cut;
@@ -104,11 +147,7 @@ Report build(const Options& o, const Context& ctx) {
                                                  : format_compact(win.from);
   if (!safe_path(name) || name.find('/') != std::string::npos) name = "clip";
 
-  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
-  fs::create_directories(parent, ec);
-  if (ec) throw IoError("cannot create " + parent.string() + ": " + ec.message());
-  TempDir tmp{parent / ("." + dir.filename().string() + ".tmp-" + std::to_string(::getpid()))};
-  fs::remove_all(tmp.path, ec);
+  TempDir tmp{temp_beside(dir)};
   fs::create_directories(tmp.path / "clips", ec);
   if (ec) throw IoError("cannot create " + tmp.path.string() + ": " + ec.message());
   co.output = tmp.path / "clips" / (name + ".mp4");
@@ -247,37 +286,12 @@ Report build(const Options& o, const Context& ctx) {
     clips.push_back(std::move(j));
   }
   doc["clips"] = clips;
-  ojson list = ojson::array();
   for (const auto& [rel, f] : files) {
-    list.push_back({{"path", f.path}, {"role", f.role}, {"size", f.size}, {"sha256", f.sha256}});
     rep.files.push_back(f);
     rep.bytes += f.size;
   }
-  doc["files"] = list;
-  if (key) {
-    doc["signature"] = {{"algorithm", "Ed25519"}, {"file", kSignatureName}, {"public_key_sha256", info.fingerprint},
-                        {"public_key", info.public_pem}};
-    rep.fingerprint = info.fingerprint;
-  } else {
-    doc["signature"] = nullptr;
-  }
-  const std::string text = doc.dump(2) + "\n";
-  write_file_atomic(tmp.path / kManifestName, text);
-  std::map<std::string, std::string> sums;  // path -> sha256
-  for (const auto& [rel, f] : files) sums[rel] = f.sha256;
-  sums[std::string(kManifestName)] = sha256_of(text);
-  if (key) {
-    const std::string sig = sign(key.get(), text);
-    write_file_atomic(tmp.path / kSignatureName, sig);
-    sums[std::string(kSignatureName)] = sha256_of(sig);
-  }
-  std::string sumtext;
-  for (const auto& [rel, sha] : sums) sumtext += sha + "  " + rel + "\n";
-  write_file_atomic(tmp.path / kSumsName, sumtext);
-  rep.bytes += text.size() + sumtext.size() + (key ? 64 : 0);
-
-  fsync_tree(tmp.path);
-  commit_rename(tmp.path, dir);
+  if (key) rep.fingerprint = info.fingerprint;
+  rep.bytes += seal_bundle(std::move(doc), files, key.get(), info, tmp.path, dir);
   tmp.path.clear();
   rep.dir = dir;
   for (auto& c : rep.clips) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,6 +60,25 @@ Hashed copy_hashed(const fs::path& from, const fs::path& to, const Context& ctx)
 // (decode order, the leading pictures of the first keyframe left out). ""
 // when they match byte for byte, else why not (one line).
 std::string compare_run(const fs::path& clip, const fs::path& source, const Run& run);
+
+// --- writing a bundle (bundle.cpp; also nexsync pull --evidence) ----------------------
+
+std::string utc_iso(LocalTime local, int offset_min);  // "...Z"
+std::string now_utc();
+
+// A temporary folder removed unless the bundle was committed (path cleared).
+struct TempDir {
+  fs::path path;
+  ~TempDir();
+};
+// `.<DIR>.tmp-<pid>` beside DIR, created empty; InputError when DIR exists.
+fs::path temp_beside(const fs::path& dir);
+
+// Writes evidence.json (doc with "files" from `files` and "signature" from
+// the key), its signature, SHA256SUMS; fsyncs and renames tmp to dir.
+// Returns the bytes of the three bundle files.
+uint64_t seal_bundle(ojson doc, const std::map<std::string, FileEntry>& files, EVP_PKEY* key, const KeyInfo& info,
+                     const fs::path& tmp, const fs::path& dir);
 
 // A bundle path is safe: relative, '/' separated, no "." / ".." / empty
 // components, no backslash or control characters, at most 512 bytes.

@@ -104,6 +104,27 @@ Manifest Manifest::parse(std::string_view text) {
     m.files.push_back(std::move(e));
   }
 
+  std::set<std::string> absent;
+  if (auto a = d.find("absent_sources"); a != d.end()) {
+    for (const ojson& f : array(d, "absent_sources", "the manifest", 10000)) {
+      if (!f.is_object()) bad("an absent source is not an object");
+      FileEntry e;
+      e.path = path(f, "path", "an absent source");
+      const std::string where = "absent source " + e.path;
+      e.role = "source";
+      e.size = static_cast<uint64_t>(count(f, "size", where));
+      const ojson& sha = member(f, "sha256", where);
+      if (!sha.is_null()) {
+        e.sha256 = str(f, "sha256", where, 64);
+        if (!is_sha256(e.sha256)) bad(where + ": sha256 is not 64 lower-case hex digits");
+      }
+      if (seen.count(e.path)) bad(where + ": also among the files");
+      if (!absent.insert(e.path).second) bad(where + ": listed twice");
+      m.absent.push_back(std::move(e));
+    }
+  }
+  auto known = [&](const std::string& p) { return seen.count(p) || absent.count(p); };
+
   for (const ojson& c : array(d, "clips", "the manifest", 1000)) {
     if (!c.is_object()) bad("a clip is not an object");
     Clip clip;
@@ -117,7 +138,7 @@ Manifest Manifest::parse(std::string_view text) {
     clip.reencoded_frames = count(c, "reencoded_frames", where);
     for (const ojson& s : array(c, "sources", where, 10000)) {
       if (!s.is_string() || !safe_path(s.get_ref<const std::string&>())) bad(where + ": a source is not a safe path");
-      if (!seen.count(s.get<std::string>())) bad(where + ": source " + s.get<std::string>() + " is not among the files");
+      if (!known(s.get<std::string>())) bad(where + ": source " + s.get<std::string>() + " is not among the files");
       clip.sources.push_back(s.get<std::string>());
     }
     int64_t next = 0;
@@ -125,7 +146,7 @@ Manifest Manifest::parse(std::string_view text) {
       if (!r.is_object()) bad(where + ": a run is not an object");
       Run run;
       run.source = path(r, "source", where + " run");
-      if (!seen.count(run.source)) bad(where + ": run source " + run.source + " is not among the files");
+      if (!known(run.source)) bad(where + ": run source " + run.source + " is not among the files");
       const ojson& copied = member(r, "copied", where + " run");
       if (!copied.is_boolean()) bad(where + ": \"copied\" is not true or false");
       run.copied = copied.get<bool>();

@@ -193,6 +193,11 @@ VerifyReport verify(const VerifyOptions& o, const Context& ctx) {
       for (const auto& r : c.runs) {
         if (!r.copied) continue;
         ctx.check_interrupt();
+        if (std::any_of(m->absent.begin(), m->absent.end(), [&](const FileEntry& a) { return a.path == r.source; })) {
+          ++k.rep.unchecked_runs;
+          k.rep.unchecked_frames += static_cast<size_t>(r.frames);
+          continue;
+        }
         if (!present.count(r.source)) continue;
         const std::string why = compare_run(o.dir / c.file, o.dir / r.source, r);
         if (!why.empty()) {
@@ -207,6 +212,11 @@ VerifyReport verify(const VerifyOptions& o, const Context& ctx) {
     }
   }
   k.rep.files = m->files.size();
+  if (k.rep.unchecked_runs)
+    k.add("unchecked", "",
+          std::to_string(k.rep.unchecked_runs) + " stream-copied runs (" + std::to_string(k.rep.unchecked_frames) +
+              " frames) cannot be compared with their sources: the sources are not in the backup (" +
+              std::to_string(m->absent.size()) + " file(s) listed in evidence.json with the SHA-256 recorded at backup time)");
   if (k.rep.ok()) {
     k.add("ok", "", std::to_string(m->files.size()) + " files match evidence.json and SHA256SUMS");
     if (o.packets)

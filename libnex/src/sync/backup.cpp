@@ -222,6 +222,18 @@ void check_no_symlinks(const fs::path& root, const fs::path& file) {
 
 }  // namespace
 
+// --- one item, for pull --evidence (evidence.cpp) ----------------------------------------
+
+void with_item(const ItemSelection& sel, const Config& cfg, const Context& ctx,
+               const std::function<void(Destination&, const ItemRef&)>& use) {
+  Opened op{cfg, ctx, sel.s3, {}, {}};
+  std::vector<Target> targets = resolve(op, sel);
+  if (targets.size() != 1)
+    throw UsageError("--evidence makes one bundle of one item, not " + std::to_string(targets.size()),
+                     "make one bundle per item");
+  use(*targets[0].dest, targets[0].ref);
+}
+
 // --- pull -------------------------------------------------------------------------------
 
 PullReport run_pull(const PullOptions& o, const Config& cfg, const Context& ctx,

@@ -289,6 +289,11 @@ std::shared_ptr<const crypt::Key> encryption_key(const Destination& d);
 bool is_fatal(std::exception_ptr e);
 std::string error_text(std::exception_ptr e);
 
+// The one item a selection names (as pull resolves it, backup.cpp), with the
+// destination it is in; UsageError when the selection names more than one.
+void with_item(const ItemSelection& sel, const Config& cfg, const Context& ctx,
+               const std::function<void(Destination&, const ItemRef&)>& use);
+
 // A simple FIFO pool of worker threads (pool.cpp).
 class WorkPool {
  public:
