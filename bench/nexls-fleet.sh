@@ -133,6 +133,13 @@ def write(serial):
 if what == "write":
     with concurrent.futures.ThreadPoolExecutor(16) as ex:
         list(ex.map(write, sorted(cams)))
+if what == "drives":  # 300 more drives of PRO-00000000 (copies of its drive.json under other ids)
+    base = "fleet/PRO-00000000/drives/20261122_080000/drive.json"
+    text = req(conn, "GET", base).decode()
+    t0 = datetime.datetime(2026, 10, 1)
+    for i in range(300):
+        did = (t0 + datetime.timedelta(minutes=i)).strftime("%Y%m%d_%H%M%S")
+        req(conn, "PUT", "fleet/PRO-00000000/drives/%s/drive.json" % did, body=text.replace("20261122_080000", did).encode())
 PY
 }
 catalogues write
@@ -150,9 +157,22 @@ catalogues remove
 events_without=$(nexls "s3://$B/fleet" --events --format ndjson | wc -l)
 [ "$events_without" -eq "$items" ] || { echo "without catalogues: $events_without events" >&2; exit 1; }
 manifests_t=$(best nexls "s3://$B/fleet" --events --format ndjson)
+# The quota plan of one camera of the fleet holding 301 drives, from a machine
+# without the backup's state (every drive's manifest is needed: starred, footage).
+nexsync card "s3://$B/fleet" --drives timelapse -q >/dev/null
+catalogues drives
+catalogues write
+quota_plan() { rm -rf "$BENCH/fresh"; NEX_SYNC_WORK_DIR="$BENCH/fresh" nexsync card "s3://$B/fleet" --quota 100G --dry-run "$@"; }
+reads=$(quota_plan -vv 2>&1 >/dev/null | grep -o 'manifests at the destination: .*')
+[[ "$reads" =~ ^manifests\ at\ the\ destination:\ 3[0-9][0-9]\ from\ the\ catalogue,\ 0\ read$ ]] || { echo "nexsync: $reads" >&2; exit 1; }
+quota_t=$(best quota_plan)
+catalogues remove
+quota_manifests_t=$(best quota_plan)
 echo "nexls over a fleet: $cameras cameras, $((cameras * 3)) items, $objects objects (planted in ${plant} s)"
 echo "  nexls s3://.../fleet --events:  ${nexls_t} s  (one LIST, one catalogue per camera, 16 at a time)"
 echo "  nexls s3://.../fleet (drives):  ${items_t} s"
 echo "  without catalogues:             ${manifests_t} s  (one LIST, every manifest, 16 at a time)"
 echo "  rclone lsjson -R:               ${rclone_t} s  -> nexls --events at $(ratio "$nexls_t" "$rclone_t")x rclone's time" \
   "($(ratio "$manifests_t" "$rclone_t")x without catalogues)"
+echo "nexsync --quota --dry-run of one camera with 301 drives, no state: ${quota_t} s from its catalogue," \
+  "${quota_manifests_t} s reading every manifest"
