@@ -164,6 +164,9 @@ expect_exit 0 listing
 assert_eq "$(reads)" "3 0"
 assert_eq "$(jq -r 'select(.serial=="FLT-1") | "\(.id) \(.starred)"' "$WORK/out" | tr '\n' ' ')" \
   "20261121_090000 true "
+# the other cameras' backups are not FLT-1's quota's business
+assert_eq "$(jq -r 'select(.serial!="FLT-1") | "\(.serial)/\(.id)"' "$WORK/out")" "FLT-2/20261122_080000"
+assert_eq "$(nexls "$F" --events --format ndjson | jq -r .serial | sort | uniq -c | awk '{print $1}' | tr '\n' ' ')" "2 3 2 "
 
 # --- encrypted: the catalogue is sealed like the manifests, and used with the key
 openssl rand -hex 32 > k && chmod 600 k
