@@ -243,10 +243,10 @@ ManifestTexts read_manifests(Destination& d, const std::vector<ObjectEntry>& lis
     if (serials.empty() || serials.back() != serial_of(k)) serials.push_back(serial_of(k));
   std::sort(serials.begin(), serials.end());
   serials.erase(std::unique(serials.begin(), serials.end()), serials.end());
-  const auto cats = read_catalogues(d, serials, listed, ctx, &r.catalogues_read);
-  std::map<std::string, std::map<std::string_view, const CatalogueEntry*>> entries;
-  for (const auto& [s, c] : cats)
-    for (const auto& e : c.entries) entries[s][e.key] = &e;
+  auto cats = read_catalogues(d, serials, listed, ctx, &r.catalogues_read);
+  std::map<std::string, std::map<std::string_view, CatalogueEntry*>> entries;
+  for (auto& [s, c] : cats)
+    for (auto& e : c.entries) entries[s][e.key] = &e;
   const bool md5 = !encryption_key(d);
   r.texts.resize(keys.size());
   std::vector<std::string> todo;
@@ -254,11 +254,11 @@ ManifestTexts read_manifests(Destination& d, const std::vector<ObjectEntry>& lis
   for (size_t i = 0; i < keys.size(); ++i) {
     const std::string serial = serial_of(keys[i]);
     auto l = listed.find(keys[i]);
-    const CatalogueEntry* e = nullptr;
+    CatalogueEntry* e = nullptr;
     if (auto c = entries.find(serial); c != entries.end())
       if (auto x = c->second.find(keys[i]); x != c->second.end()) e = x->second;
     if (e && l != listed.end() && entry_agrees(*e, *l->second, md5)) {
-      r.texts[i] = e->text;
+      r.texts[i] = std::move(e->text);  // keys are unique: each entry is used once
       continue;
     }
     r.stale.insert(serial);
@@ -273,8 +273,8 @@ ManifestTexts read_manifests(Destination& d, const std::vector<ObjectEntry>& lis
   ctx.log->debug("{} manifest(s) of {} camera(s): {} catalogue(s) read, {} manifest(s) read", keys.size(), serials.size(),
                  r.catalogues_read, r.manifests_read);
   if (!r.stale.empty())
-    ctx.log->info("{} camera(s) without a catalogue that agrees with the listing ({}{}): {} manifest(s) read; the next "
-                  "nexsync run of each rewrites it",
+    ctx.log->info("{} camera(s) without a catalogue that agrees with the listing ({}{}): {} manifest(s) read "
+                  "(nexsync writes a camera's catalogue again when it changes its manifests or finds it stale)",
                   r.stale.size(), *r.stale.begin(), r.stale.size() > 1 ? ", ..." : "", r.manifests_read);
   return r;
 }
