@@ -52,6 +52,28 @@ TEST_CASE("evidence: a manifest's files, clips and runs", "[evidence]") {
   CHECK(m.document["camera"]["serial"] == "PRO-1");
 }
 
+TEST_CASE("evidence: a bundle from a backup names sources it does not hold", "[evidence]") {
+  // nexsync pull --evidence of a backup without footage/: the source is absent, listed with its hash
+  ojson d = valid();
+  d["files"].erase(1);
+  d["absent_sources"] = ojson::array({{{"path", "source/drive/a_1.mp4"}, {"size", 20}, {"sha256", kSha}}});
+  const Manifest m = Manifest::parse(d.dump());
+  REQUIRE(m.absent.size() == 1);
+  CHECK(m.absent[0].path == "source/drive/a_1.mp4");
+  CHECK(m.absent[0].sha256 == kSha);
+  CHECK(m.clips[0].runs.size() == 2);
+  d["absent_sources"][0]["sha256"] = nullptr;  // unknown at backup time
+  CHECK(Manifest::parse(d.dump()).absent[0].sha256.empty());
+  d["absent_sources"][0]["path"] = "../x";
+  rejects(d, "an unsafe absent path");
+  d = valid();
+  d["absent_sources"] = ojson::array({{{"path", "source/drive/a_1.mp4"}, {"size", 20}, {"sha256", kSha}}});
+  rejects(d, "a source both present and absent");
+  d = valid();
+  d["files"].erase(1);
+  rejects(d, "a run's source neither present nor absent");
+}
+
 TEST_CASE("evidence: what a manifest may not say", "[evidence]") {
   for (const char* bad : {"/etc/passwd", "../x", "clips/../../x", "a//b", "a\\b", "./a", "a/", ""}) {
     ojson d = valid();

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
 
   nex::evidence::VerifyOptions vo;
   std::string verify_key;
-  auto* verify = app.add_subcommand("verify", "Check an evidence bundle (nexcut --evidence): hashes, signature, "
+  auto* verify = app.add_subcommand("verify", "Check an evidence bundle (nexcut or nexsync pull --evidence): hashes, signature, "
                                               "copied frames; exit 3 on any mismatch");
   verify->add_option("DIR", vo.dir, "The bundle's folder")->required();
   verify->add_option("--key", verify_key, "The public key (PEM) it must be signed with")->type_name("PUB.pem");

@@ -219,7 +219,7 @@ VerifyReport verify(const VerifyOptions& o, const Context& ctx) {
               std::to_string(m->absent.size()) + " file(s) listed in evidence.json with the SHA-256 recorded at backup time)");
   if (k.rep.ok()) {
     k.add("ok", "", std::to_string(m->files.size()) + " files match evidence.json and SHA256SUMS");
-    if (o.packets)
+    if (o.packets && (k.rep.copied_runs || !k.rep.unchecked_runs))
       k.add("ok", "", std::to_string(k.rep.copied_runs) + " stream-copied runs (" + std::to_string(k.rep.copied_frames) +
                           " frames) match their source's packets byte for byte");
   }
