@@ -152,6 +152,16 @@ expect_exit 0 nexls verify "$b"
 assert_contains "$WORK/out" "^unsigned: evidence.json: not signed"
 assert_contains "$WORK/out" "^unchecked: "
 (cd "$b" && sha256sum -c --quiet SHA256SUMS) || fail "sha256sum -c, folder backup"
+# a parking incident is the camera's own file: mode "original", nothing to derive
+nexsim park card --duration 1h --incident impact@10m -q >/dev/null
+expect_exit 0 nexsync card bk --drives none -q
+pk=$(ls bk/PRO-EVS/events | grep parking-impact)
+expect_exit 0 nexsync pull --from bk "$pk" --evidence case/b4 --sign-key key.pem -q
+b=case/b4
+assert_eq "$(j '.clips[0].mode')" original
+cmp "$b/clips/${pk}_road.mp4" "card/$(j '.clips[0].original')" || fail "the parking clip is not the card's file"
+expect_exit 0 nexls verify "$b" --key pub.pem
+assert_not_contains "$WORK/out" "^unchecked"
 
 # --- bad input: one error line, the documented exit code, nothing under the bundle's name, no temporary folder
 mkdir bad

@@ -254,7 +254,7 @@ struct EvidencePullReport {
   std::filesystem::path dir;
   size_t files = 0;           // listed in evidence.json
   uint64_t bytes = 0;
-  bool sources = false;       // every source segment is in the bundle
+  bool sources = false;       // every source segment is in the bundle (or the clips are the camera's files)
   bool telemetry = false;     // GPX / CSV written
   std::string fingerprint;    // "" when unsigned
   std::vector<std::string> notes;

@@ -269,8 +269,11 @@ EvidencePullReport bundle_item(Destination& d, const ItemRef& ref, const fs::pat
     const bool original = !dv && f->source.find('/') != std::string::npos;
     j["mode"] = dv ? dv->mode : original ? "original" : "unknown";
     if (original) j["original"] = f->source;
-    j["local_start"] = dv && dv->start ? ojson(format_iso(*dv->start, true)) : ojson(nullptr);
-    j["local_end"] = dv && dv->end ? ojson(format_iso(*dv->end, true)) : ojson(nullptr);
+    // an original is the camera's file: it spans the item
+    const std::optional<LocalTime> cs = dv ? dv->start : original ? m.from : std::nullopt;
+    const std::optional<LocalTime> ce = dv ? dv->end : original ? m.to : std::nullopt;
+    j["local_start"] = cs ? ojson(format_iso(*cs, true)) : ojson(nullptr);
+    j["local_end"] = ce ? ojson(format_iso(*ce, true)) : ojson(nullptr);
     int64_t copied = 0;
     if (dv)
       for (const auto& r : dv->runs)
@@ -310,7 +313,7 @@ EvidencePullReport bundle_item(Destination& d, const ItemRef& ref, const fs::pat
   EvidencePullReport rep;
   rep.ref = ref;
   rep.location = d.location(ref.folder());
-  rep.sources = sources_wanted > 0 && absent.empty();
+  rep.sources = sources_wanted > 0 ? absent.empty() : !underived;  // an original is its own source
   rep.telemetry = telemetry;
   rep.fingerprint = key ? info.fingerprint : "";
   rep.notes = b.notes;
