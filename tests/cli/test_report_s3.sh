@@ -166,6 +166,16 @@ assert_contains old.html 'no telemetry in this backup'
 assert_not_contains old.html '<polyline'
 assert_eq "$(facts old.html)" "$(facts card.html)"   # the event's record still gives speed and position
 
+# --- a parking incident: its own clip, its event's marker; a parking clip records no sidecars
+nexsim park card --duration 1h --incident impact@10m -q >/dev/null
+pk=$(nexls card --events --kind parking-impact --format ndjson | jq -r .id)
+expect_exit 0 nexsync card bk --drives none -q
+expect_exit 0 nexls bk --report "$pk" -o park.html --format json
+assert_eq "$(jq -r '.[0] | "\(.stills) \(.fixes) \(.samples)"' "$WORK/out")" "3 0 0"
+assert_eq "$(grep -oE '<line class="event-marker"' park.html | wc -l)" 0   # (no chart without telemetry)
+assert_contains park.html "<td class=\"kind\">parking-impact</td>"
+assert_contains park.html 'no telemetry in this backup: the item holds no .gps sidecar'
+
 # --- bad input: one error line, exit 1 or 2, no file
 expect_exit 1 nexls bk --report 20261120_081300_collision -o bad.html
 assert_contains "$WORK/err" "no item '20261120_081300_collision'"

@@ -149,8 +149,9 @@ Result write_backup_report(const std::string& backup, const std::string& item, c
   p.from = *m.from;
   p.to = *m.to;
   p.utc_offset_min = m.utc_offset_min;
-  if (!gps) p.no_gps = "no telemetry in this backup: it holds no .gps sidecar (backed up before nexsync kept them)";
-  if (!acc) p.no_acc = "no telemetry in this backup: it holds no .acc sidecar (backed up before nexsync kept them)";
+  // (A parking clip records none; an item backed up before nexsync kept them has none.)
+  if (!gps) p.no_gps = "no telemetry in this backup: the item holds no .gps sidecar";
+  if (!acc) p.no_acc = "no telemetry in this backup: the item holds no .acc sidecar";
   detail::add_telemetry(p, cut::detail::Telemetry::load(scan, sidecar_recs, p.from, p.to));
   const ModelProfile* model = scan.model;
   p.facts.push_back({"camera",
