@@ -297,10 +297,16 @@ Mp4Info read_mp4_info(const Mp4Reader& pread_all, uint64_t size) {
     }
     if (bsize > size - pos) {
       truncated = true;
-      if (type == "mdat") info.mdat_bytes += size - pos - header;
+      if (type == "mdat") {
+        info.mdat_bytes += size - pos - header;
+        info.mdat_payloads.emplace_back(pos + header, size - pos - header);
+      }
       break;
     }
-    if (type == "mdat") info.mdat_bytes += bsize - header;
+    if (type == "mdat") {
+      info.mdat_bytes += bsize - header;
+      info.mdat_payloads.emplace_back(pos + header, bsize - header);
+    }
     if (type == "moov") {
       if (bsize - header > kMaxMoov) {
         info.state = Mp4State::Malformed;
@@ -314,6 +320,7 @@ Mp4Info read_mp4_info(const Mp4Reader& pread_all, uint64_t size) {
       }
       Mp4Info parsed = parse_mp4_moov(moov, size);
       parsed.mdat_bytes = info.mdat_bytes;
+      parsed.mdat_payloads = info.mdat_payloads;
       if (parsed.state == Mp4State::Ok && (!parsed.video() && !parsed.audio())) {
         parsed.state = Mp4State::Malformed;
         parsed.problem = "no audio or video track";
@@ -335,7 +342,10 @@ Mp4Info read_mp4_info(const Mp4Reader& pread_all, uint64_t size) {
           parsed.problem = "file is cut short after the moov box";
           break;
         }
-        if (t2 == "mdat") parsed.mdat_bytes += s2 - h2;
+        if (t2 == "mdat") {
+          parsed.mdat_bytes += s2 - h2;
+          parsed.mdat_payloads.emplace_back(next + h2, s2 - h2);
+        }
         next += s2;
       }
       return parsed;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace nex {
@@ -33,6 +34,9 @@ struct Mp4Info {
   int64_t creation_time = 0;  // seconds since 1970 (UTC), 0 when absent
   std::vector<Mp4Track> tracks;
   uint64_t mdat_bytes = 0;
+  // Where the media data lies: each mdat box's payload (offset, length),
+  // as far as the file holds it (read_mp4_info only).
+  std::vector<std::pair<uint64_t, uint64_t>> mdat_payloads;
 
   const Mp4Track* video() const;
   const Mp4Track* audio() const;

@@ -122,6 +122,58 @@ bool index_from_table(Input& in, std::vector<FrameEntry>& out) {
   return true;
 }
 
+// Over a camera, footage whose index the sample table cannot give (B-frames:
+// FFmpeg's table holds decode times only, and the presentation times come
+// from the ctts and the edit list as the demuxer applies them) is indexed
+// by reading its packets through a reader that answers every read inside
+// an mdat payload with zeros: the demuxer fills each packet's times, flags,
+// position and size from the sample tables, exactly as for a local file,
+// and no media byte crosses the link (only the headers and the moov). The
+// packets' bytes are read later, lazily, for the keyframes a cut asks about
+// (Input::joinable_at). nullptr: not a camera, or no moov to go by.
+media::InputFormatPtr open_sparse(const MediaRef& m) {
+  if (!m.source || !m.source->remote()) return nullptr;
+  std::shared_ptr<Source> src = m.source;
+  const std::string rel = m.rel;
+  const Mp4Info info =
+      read_mp4_info([&](void* buf, size_t len, uint64_t off) { return src->read_at(rel, off, buf, len); }, m.size);
+  if (info.state != Mp4State::Ok || info.mdat_payloads.empty()) return nullptr;
+  auto payloads = info.mdat_payloads;
+  media::ByteReader r;
+  r.size = m.size;
+  r.read = [src, rel, payloads, size = m.size](void* buf, size_t n, uint64_t off) -> size_t {
+    if (off >= size) return 0;
+    n = static_cast<size_t>(std::min<uint64_t>(n, size - off));
+    auto* out = static_cast<uint8_t*>(buf);
+    size_t done = 0;
+    while (done < n) {
+      const uint64_t pos = off + done;
+      // Inside a payload: zeros up to its end; outside: real bytes up to the next one.
+      uint64_t until = off + n;
+      bool zero = false;
+      for (const auto& [a, len] : payloads) {
+        if (pos >= a && pos < a + len) {
+          zero = true;
+          until = std::min(until, a + len);
+        } else if (a > pos) {
+          until = std::min(until, a);
+        }
+      }
+      const size_t want = static_cast<size_t>(until - pos);
+      if (zero) {
+        std::memset(out + done, 0, want);
+        done += want;
+      } else {
+        const size_t got = src->read_at(rel, pos, out + done, want);
+        done += got;
+        if (got < want) break;
+      }
+    }
+    return done;
+  };
+  return media::open_input_reader(std::move(r), m.file.string(), /*probe=*/false);
+}
+
 }  // namespace
 
 bool Input::joinable_at(size_t k) const {
@@ -197,8 +249,22 @@ std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
   dec_order.reserve(static_cast<size_t>(std::max(avformat_index_get_entries_count(st), 0)));
   int64_t last_dts = INT64_MIN;
   in->from_table = index_from_table(*in, dec_order);
+  // The packets are read for their times: from the file itself, or over a
+  // camera through the sparse reader (nothing of the media data fetched).
+  media::InputFormatPtr sparse = in->from_table ? nullptr : open_sparse(media);
+  AVFormatContext* pf = f;
+  if (sparse) {
+    pf = sparse.get();
+    if (pf->nb_streams != f->nb_streams || pf->streams[in->v]->time_base.num != in->vtb.num ||
+        pf->streams[in->v]->time_base.den != in->vtb.den)
+      throw IoError(file.string() + ": the file changed while it was being read");
+    for (unsigned i = 0; i < pf->nb_streams; ++i)
+      if (static_cast<int>(i) != in->v) pf->streams[i]->discard = AVDISCARD_ALL;
+    // No parser may look at the zeros: flags and times from the tables only.
+    pf->flags |= AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN;
+  }
   for (; !in->from_table;) {
-    const int ret = av_read_frame(f, pkt.get());
+    const int ret = av_read_frame(pf, pkt.get());
     if (ret == AVERROR_EOF) break;
     if (ret < 0) {
       if (ret == AVERROR_INVALIDDATA || ret == AVERROR(EIO)) break;  // a cut-short file: what was indexed
@@ -210,7 +276,16 @@ std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
       e.ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : e.dts;
       e.dur = std::max<int64_t>(pkt->duration, 0);
       e.key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
-      e.joinable = e.key && joinable(pkt.get());
+      if (sparse) {
+        // No bytes to look at: an H.264 keyframe's IDR-ness is read when asked.
+        const bool h264 = cp->codec_id == AV_CODEC_ID_H264;
+        e.joinable = e.key && !h264;
+        e.joinable_known = !(e.key && h264);
+        e.pos = pkt->pos;
+        e.size = pkt->size;
+      } else {
+        e.joinable = e.key && joinable(pkt.get());
+      }
       if (e.ts != AV_NOPTS_VALUE && e.dts != AV_NOPTS_VALUE && e.dts > last_dts) {
         last_dts = e.dts;
         e.dec = static_cast<uint32_t>(dec_order.size());
@@ -218,6 +293,25 @@ std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
       }
     }
     av_packet_unref(pkt.get());
+  }
+  if (sparse && !dec_order.empty()) {
+    // The tables must say what the packets say: the first ones, read for real.
+    size_t checked = 0;
+    while (checked < std::min<size_t>(3, dec_order.size())) {
+      const int ret = av_read_frame(f, pkt.get());
+      if (ret < 0) break;
+      if (pkt->stream_index == in->v && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
+        const FrameEntry& e = dec_order[checked];
+        const int64_t dts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+        if (pkt->pts != e.ts || dts != e.dts || ((pkt->flags & AV_PKT_FLAG_KEY) != 0) != e.key ||
+            pkt->size != e.size) {
+          av_packet_unref(pkt.get());
+          throw IoError(file.string() + ": its sample tables and its packets disagree");
+        }
+        ++checked;
+      }
+      av_packet_unref(pkt.get());
+    }
   }
   if (dec_order.empty()) throw InputError(file.string() + ": no video frames");
   in->frames = dec_order;

@@ -516,6 +516,16 @@ class CameraClient final : public CameraSource {
         len = std::min<uint64_t>(std::max<uint64_t>(e.data.size() * 2, kFirstRead), kMaxRead);
         break;
       }
+    // A stream reads ahead at most a sixteenth of its file (a few seconds of
+    // footage): what a cut's last read fetches past what it needs stays
+    // small beside the clip, whatever the footage's bit rate.
+    if (listing_) {
+      const auto& files = listing_->files;  // sorted by path
+      auto it = std::lower_bound(files.begin(), files.end(), rel,
+                                 [](const CameraFile& f, const std::string& r) { return f.path < r; });
+      if (it != files.end() && it->path == rel && it->size > 0)
+        len = std::min<uint64_t>(len, std::max<uint64_t>(it->size / 16, kFirstRead));
+    }
     len = std::max<uint64_t>(len, want);
     const uint64_t last = first + len - 1;
     std::string data;
@@ -564,6 +574,7 @@ class CameraClient final : public CameraSource {
       if (attempt > opts_.retries) throw IoError(rel + ": range read failed: " + status_text(r));
       backoff(attempt, r);
     }
+    ctx_.log->trace("{}: bytes {}-{} ({} wanted)", rel, first, first + data.size(), want);
     read_ += data.size();
     cache_bytes_ += data.size();
     cache_.push_front(Extent{rel, first, std::move(data), eof});
