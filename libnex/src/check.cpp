@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "nex/camera_api.hpp"
+#include "nex/error.hpp"
 #include "nex/fsutil.hpp"
+#include "nex/source.hpp"
 #include "nex/telemetry.hpp"
 #include "nex/units.hpp"
 
@@ -104,6 +107,21 @@ CheckReport check_card(const CardScan& scan) {
       prev_drift = drift;
       have_prev = true;
     }
+  }
+
+  // A camera read over Wi-Fi: its clock against this computer's. It names
+  // the footage it records from now on.
+  if (auto* cam = dynamic_cast<CameraSource*>(scan.source.get())) {
+    CameraInfo info;
+    try {
+      info = cam->refresh_info();
+    } catch (const Error&) {
+      info = cam->info();
+    }
+    if (auto ahead = camera_clock_ahead_ms(info); ahead && std::llabs(*ahead) > kCameraClockToleranceMs)
+      add(Severity::Warning, "camera-clock", "",
+          "the camera's clock is " + format_duration((std::llabs(*ahead) + 500) / 1000 * 1000) + (*ahead > 0 ? " ahead of" : " behind") +
+              " this computer's (" + info.clock + "): the footage it records is named by it");
   }
 
   // Events whose footage is gone, or still there but unreadable (a problem reported above).

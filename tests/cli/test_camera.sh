@@ -56,6 +56,7 @@ for view in "" --segments --events --parking; do
   cmp -s "card$view.json" "cam$view.json" || { diff "card$view.json" "cam$view.json" | head; fail "nexls $view differs over the camera"; }
 done
 expect_exit 0 nexls "$CAM" --check
+assert_not_contains "$WORK/out" camera-clock
 expect_exit 0 nexls "$CAM/" --format json
 assert_contains "$WORK/out" '"drive"'
 
@@ -132,6 +133,70 @@ serve
 expect_exit 0 nexsync "$CAM" b3 --mirror m3 --work-dir w3 --format json
 same_files card m3
 [ "$(jq '.camera.resumed' "$WORK/out")" -ge 1 ] || fail "the second run did not resume the cut-off download"
+
+# --- a camera clock far off (--fault clock-skew): a finding of --check, a
+# warning of nexsync (once a run), and the footage still pulled whole
+serve --fault clock-skew=3600
+expect_exit 3 nexls "$CAM" --check --format json
+jq -e 'any(.findings[]; .severity == "warning" and .code == "camera-clock" and (.message | test("1h00m00s ahead of this computer")))' "$WORK/out" >/dev/null ||
+  { cat "$WORK/out"; fail "no camera-clock finding for a clock an hour ahead"; }
+rm -rf m6 w6 b6 && mkdir b6
+expect_exit 0 nexsync "$CAM" b6 --mirror m6 --work-dir w6 --format json
+assert_eq "$(grep -c "the camera's clock is 1h00m00s ahead" "$WORK/err")" 1 "(warnings of the clock)"
+same_files card m6
+
+# --- footage nex did not write (ffmpeg-made, B-frames and open GOPs) over
+# the camera: the index comes from the sample tables through a reader that
+# never fetches media data, so a cut reads the byte ranges it needs, not
+# whole segments, and decodes to the same frames as the cut from the card
+for p in h264-high-b3 h264-main-b1-open hevc-main; do
+  stop_server
+  foreign_card "$p"
+  rm -f ready
+  nexsim serve "$p" --listen 127.0.0.1:0 --ready-file ready >serve.out 2>serve.err &
+  SERVER_PID=$!
+  wait_for 60 "nexsim serve to be ready" test -s ready
+  CAM=$(cat ready)
+  nexls "$p" --segments --format ndjson | jq -S 'del(.path?)' >fc.json
+  expect_exit 0 nexls "$CAM" --segments --format ndjson
+  jq -S 'del(.path?)' "$WORK/out" | cmp -s fc.json - || fail "$p: nexls --segments differs over the camera"
+  # 4 s across the first seam, starting mid-GOP (a re-encoded head)
+  expect_exit 0 nexcut "$p" --from 2026-11-20T08:12:17.5 --to +4s -o "fc-$p.mp4" -q
+  expect_exit 0 nexcut "$CAM" --from 2026-11-20T08:12:17.5 --to +4s -o "cc-$p.mp4" -v
+  read=$(grep -o 'read [0-9]* bytes' "$WORK/err" | awk '{ print $2 }')
+  touched=$(( $(stat -c %s "$p"/drive/20261120_081200_1.*) + $(stat -c %s "$p"/drive/20261120_081220_1.*) ))
+  # (reading every packet for the index took both segments whole, and more;
+  # small pictures make the headers and the decoded GOPs a large share)
+  [ "$read" -lt $((touched * 4 / 5)) ] || fail "$p: a 4 s cut over the camera read $read bytes of the $touched its two segments hold"
+  ffmpeg -v error -i "fc-$p.mp4" -map 0:v -f framemd5 - | grep -v '^#' >fc.md5
+  ffmpeg -v error -i "cc-$p.mp4" -map 0:v -f framemd5 - | grep -v '^#' >cc.md5
+  cmp -s fc.md5 cc.md5 || fail "$p: the clip cut over the camera decodes differently from the card's"
+  [ "$(wc -l <cc.md5)" -ge 100 ] || fail "$p: clip too short ($(wc -l <cc.md5) frames)"
+done
+
+# --- the phone app: a folder capped by --max-size keeps the newest drives;
+# a drive the camera records later replaces the oldest (rolled over)
+stop_server
+nexsim init phonecam --model pro --capacity 8G --serial PRO-PHONE -q
+nexsim drive phonecam --start 2026-11-20T07:00:00 --duration 1m -q >/dev/null
+rm -f ready
+nexsim serve phonecam --listen 127.0.0.1:0 --ready-file ready >serve.out 2>serve.err &
+SERVER_PID=$!
+wait_for 60 "nexsim serve to be ready" test -s ready
+CAM=$(cat ready)
+expect_exit 0 nexsync "$CAM" phone --mirror pm --work-dir pw --drives full --format ndjson
+assert_eq "$(jq -r 'select(.action=="uploaded")|.item' "$WORK/out")" "PRO-PHONE/drives/20261120_070000"
+one=$(du -sb phone | cut -f1)
+# the camera records another drive (the served folder is its card)
+nexsim drive phonecam --start 2026-11-20T09:00:00 --duration 1m -q >/dev/null
+cap=$((one + one / 4))
+expect_exit 0 nexsync "$CAM" phone --mirror pm --work-dir pw --drives full --max-size "$cap" --format ndjson
+assert_eq "$(jq -r 'select(.action=="deleted")|.item' "$WORK/out")" "PRO-PHONE/drives/20261120_070000"
+assert_eq "$(jq -r 'select(.action=="uploaded")|.item' "$WORK/out")" "PRO-PHONE/drives/20261120_090000"
+[ "$(du -sb phone | cut -f1)" -le "$cap" ] || fail "the phone folder is over its --max-size"
+[ ! -e phone/PRO-PHONE/footage/20261120/20261120_070000_1.mp4 ] || fail "the replaced drive's footage is still there"
+cmp -s phonecam/drive/20261120_090000_1.mp4 phone/PRO-PHONE/footage/20261120/20261120_090000_1.mp4 ||
+  fail "the newer drive is not the camera's, byte for byte"
 
 # --- bad input
 stop_server

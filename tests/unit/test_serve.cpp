@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -14,6 +16,7 @@
 #include "nex/camera_server.hpp"
 #include "nex/error.hpp"
 #include "nex/sim.hpp"
+#include "nex/timeutil.hpp"
 
 using namespace nex;
 using namespace nex::serve;
@@ -191,4 +194,30 @@ TEST_CASE("serve: the server as a library object starts on a free port and stops
   o.card = dir;
   CHECK_THROWS_AS(CameraServer(o, Context::quiet()), InputError);
   fs::remove_all(dir);
+}
+
+TEST_CASE("camera clock: how far the camera's clock is from this computer's", "[serve]") {
+  using namespace std::chrono;
+  const int64_t now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  nex::CameraInfo info;
+  // An hour ahead, written in camera-local time two hours east of UTC.
+  info.clock = nex::format_iso(nex::LocalTime{now_ms + 3'600'000 + 2 * 3'600'000}, true) + "+02:00";
+  auto ahead = nex::camera_clock_ahead_ms(info);
+  REQUIRE(ahead);
+  CHECK(std::llabs(*ahead - 3'600'000) < 60'000);
+  // Behind, with a negative offset.
+  info.clock = nex::format_iso(nex::LocalTime{now_ms - 90'000 - 5 * 3'600'000 - 30 * 60'000}, true) + "-05:30";
+  ahead = nex::camera_clock_ahead_ms(info);
+  REQUIRE(ahead);
+  CHECK(std::llabs(*ahead + 90'000) < 60'000);
+  // No offset in the string: the info's own.
+  info.utc_offset_min = 60;
+  info.clock = nex::format_iso(nex::LocalTime{now_ms + 60 * 60'000}, true);
+  ahead = nex::camera_clock_ahead_ms(info);
+  REQUIRE(ahead);
+  CHECK(std::llabs(*ahead) < nex::kCameraClockToleranceMs);
+  for (const char* bad : {"", "yesterday", "2026-13-40T99:00:00+02:00", "2026-11-20T08:00:00+99:99"}) {
+    info.clock = bad;
+    CHECK_FALSE(nex::camera_clock_ahead_ms(info));
+  }
 }

@@ -53,6 +53,14 @@ CameraInfo parse_camera_info(std::string_view body);
 // empty answer is a camera fault, never a wiped card.
 CameraListing parse_camera_listing(std::string_view body);
 
+// How far the camera's clock (`clock`, camera-local with its UTC offset) is
+// ahead of this computer's (negative: behind), in ms; nullopt when the
+// camera gave no clock or one that does not parse. Footage is named by the
+// camera's clock, so a clock far off names new footage wrongly.
+std::optional<int64_t> camera_clock_ahead_ms(const CameraInfo& info);
+// What counts as far off: more than network delay and a second's rounding.
+inline constexpr int64_t kCameraClockToleranceMs = 30'000;
+
 // A card path a camera may serve: root, drive/ or sos/, no "..", no
 // absolute path, no empty component. Used by the server to refuse and by
 // the client to distrust a listing.

@@ -2,6 +2,8 @@
 // tool that opens http://. The reader treats the body as untrusted.
 #include "nex/camera_api.hpp"
 
+#include <chrono>
+
 #include "nex/error.hpp"
 #include "nex/timeutil.hpp"
 
@@ -79,6 +81,27 @@ bool flag(const ojson& j, const char* key, bool dflt) {
 }
 
 }  // namespace
+
+std::optional<int64_t> camera_clock_ahead_ms(const CameraInfo& info) {
+  // "2026-11-20T08:12:30.250+02:00": the local time, then its offset.
+  const std::string& c = info.clock;
+  const size_t t = c.find('T');
+  if (t == std::string::npos) return std::nullopt;
+  const size_t z = c.find_first_of("+-Z", t);
+  auto local = parse_iso(std::string_view(c).substr(0, z));
+  if (!local) return std::nullopt;
+  int offset = info.utc_offset_min;
+  if (z != std::string::npos) {
+    auto o = parse_utc_offset(std::string_view(c).substr(z));
+    if (!o) return std::nullopt;
+    offset = *o;
+  }
+  const int64_t camera_utc = local->ms - int64_t{offset} * 60'000;
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return camera_utc - now;
+}
 
 CameraInfo parse_camera_info(std::string_view body) {
   const char* what = "not a nex camera";

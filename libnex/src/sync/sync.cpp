@@ -1365,7 +1365,11 @@ SyncReport sync_camera(const SyncOptions& o, const Context& ctx, const std::func
   std::string serial;
   {
     std::shared_ptr<Source> probe = open_source(po.url, ctx, po.client);
-    serial = dynamic_cast<CameraSource&>(*probe).info().serial;
+    const CameraInfo& info = dynamic_cast<CameraSource&>(*probe).info();
+    serial = info.serial;
+    if (auto ahead = camera_clock_ahead_ms(info); ahead && std::llabs(*ahead) > kCameraClockToleranceMs)
+      ctx.log->warn("the camera's clock is {} {} this computer's ({}): the footage it records is named by it",
+                    format_duration((std::llabs(*ahead) + 500) / 1000 * 1000), *ahead > 0 ? "ahead of" : "behind", info.clock);
   }
   check_serial(serial);
   po.mirror = o.mirror ? *o.mirror : work / "cameras" / serial / "card";
