@@ -20,3 +20,20 @@ best() {  # best of 3 wall-clock times of a command (after one warm-up run)
   done
   echo "$b"
 }
+# bench_s3: a radosgw of the bench's own on 127.0.0.1 (stopped on exit with
+# the bench's background jobs), its env loaded, a work dir and no config for
+# nexsync, rclone's remote "nex:" on it, and $B, its bucket. Needs rclone.
+bench_s3() {
+  command -v rclone >/dev/null || { echo "rclone missing (apt-get install rclone)" >&2; exit 1; }
+  rgw="$BENCH/rgw"
+  "$root/scripts/radosgw" start "$rgw" >/dev/null 2>&1 || { echo "cannot start radosgw" >&2; exit 1; }
+  trap 'kill $(jobs -p) 2>/dev/null; "$root/scripts/radosgw" stop "$rgw" >/dev/null 2>&1; rm -rf "$BENCH"' EXIT
+  # shellcheck disable=SC1091
+  . "$rgw/env"
+  export NEX_SYNC_WORK_DIR="$BENCH/work" NEX_CONFIG=/dev/null
+  export RCLONE_CONFIG_NEX_TYPE=s3 RCLONE_CONFIG_NEX_PROVIDER=Ceph RCLONE_CONFIG_NEX_ENDPOINT="$AWS_ENDPOINT_URL" \
+    RCLONE_CONFIG_NEX_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_NEX_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+    RCLONE_CONFIG_NEX_REGION="$AWS_REGION"
+  B=$NEX_S3_BUCKET
+}
+rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }

@@ -90,3 +90,17 @@ foreign_card() {
   # timescales, ctts, edit lists): checked on every use, not only when made
   bash "$harness/foreign_card.sh" --verify "$p" "$p" >/dev/null || fail "the $p card is not what its profile claims"
 }
+# Evidence bundles (test_evidence*.sh): flip FILE OFFSET changes one byte
+# (its lowest bit); mid FILE is the offset of its middle; verify_fails
+# BUNDLE PATTERN [--key K]: nexls verify exits 3 with a line matching PATTERN.
+flip() {
+  local b; b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  # shellcheck disable=SC2059
+  printf "$(printf '\\%03o' $(( (b ^ 1) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+mid() { echo $(( $(stat -c %s "$1") / 2 )); }
+verify_fails() {
+  local b=$1 pat=$2; shift 2
+  expect_exit 3 nexls verify "$b" "$@"
+  grep -E -- "$pat" "$WORK/out" >/dev/null || { cat "$WORK/out"; fail "verify $b: no line '$pat'"; }
+}

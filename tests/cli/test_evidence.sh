@@ -22,18 +22,6 @@ openssl pkey -in key.pem -pubout -out pub.pem
 openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null
 openssl pkey -in other.pem -pubout -out other.pub
 fp="SHA256:$(openssl pkey -pubin -in pub.pem -outform DER | sha256sum | cut -d' ' -f1)"
-# flip FILE OFFSET: one byte changed (its lowest bit)
-flip() {
-  local b; b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  # shellcheck disable=SC2059
-  printf "$(printf '\\%03o' $(( (b ^ 1) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-mid() { echo $(( $(stat -c %s "$1") / 2 )); }
-verify_fails() { # verify_fails BUNDLE PATTERN [--key K]: exit 3, a line matching PATTERN
-  local b=$1 pat=$2; shift 2
-  expect_exit 3 nexls verify "$b" "$@"
-  grep -E -- "$pat" "$WORK/out" >/dev/null || { cat "$WORK/out"; fail "verify $b: no line '$pat'"; }
-}
 
 # --- the bundle of an event, both cameras, signed
 expect_exit 0 nexcut card --event "$ev" --before 10s --after 5s --evidence case/bundle --sign-key key.pem --format json

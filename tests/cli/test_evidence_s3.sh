@@ -12,17 +12,6 @@
 cd "$WORK"
 s3_test openssl
 no_secret() { for f in "$@"; do assert_not_contains "$f" "$AWS_SECRET_ACCESS_KEY"; done; }
-flip() { # flip FILE OFFSET: one byte changed (its lowest bit)
-  local b; b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-  # shellcheck disable=SC2059
-  printf "$(printf '\\%03o' $(( (b ^ 1) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-mid() { echo $(( $(stat -c %s "$1") / 2 )); }
-verify_fails() { # verify_fails BUNDLE PATTERN [--key K]: exit 3, a line matching PATTERN
-  local b=$1 pat=$2; shift 2
-  expect_exit 3 nexls verify "$b" "$@"
-  grep -E -- "$pat" "$WORK/out" >/dev/null || { cat "$WORK/out"; fail "verify $b: no line '$pat'"; }
-}
 
 # A Nexar Pro with an interior camera; the event's window (50 s..80 s) spans two segments.
 nexsim init card --model pro --capacity 8G --serial PRO-EVS --utc-offset +02:00 -q

@@ -104,18 +104,23 @@ uint64_t seal_bundle(ojson doc, const std::map<std::string, FileEntry>& files, E
   return text.size() + sumtext.size() + (key ? 64 : 0);
 }
 
+fs::path new_bundle_dir(const fs::path& d) {
+  if (d.empty()) throw UsageError("--evidence needs a folder");
+  fs::path dir = d.lexically_normal();
+  if (dir.filename().empty()) dir = dir.parent_path();
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(dir, ec)))
+    throw InputError("evidence folder " + dir.string() + " already exists", "give a new folder: a bundle is never changed");
+  return dir;
+}
+
 }  // namespace detail
 
 Report build(const Options& o, const Context& ctx) {
   const cut::Options& in = o.cut;
   if (in.items) throw UsageError("--evidence takes one selection, not --items", "make one bundle per item");
   if (!in.still.empty()) throw UsageError("--evidence makes clips, not --still");
-  if (o.dir.empty()) throw UsageError("--evidence needs a folder");
-  fs::path dir = o.dir.lexically_normal();
-  if (dir.filename().empty()) dir = dir.parent_path();
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(dir, ec)))
-    throw InputError("evidence folder " + dir.string() + " already exists", "give a new folder: a bundle is never changed");
+  const fs::path dir = new_bundle_dir(o.dir);
 
   // The key first: a bad key costs no work.
   PkeyPtr key;
@@ -148,6 +153,7 @@ Report build(const Options& o, const Context& ctx) {
   if (!safe_path(name) || name.find('/') != std::string::npos) name = "clip";
 
   TempDir tmp{temp_beside(dir)};
+  std::error_code ec;
   fs::create_directories(tmp.path / "clips", ec);
   if (ec) throw IoError("cannot create " + tmp.path.string() + ": " + ec.message());
   co.output = tmp.path / "clips" / (name + ".mp4");

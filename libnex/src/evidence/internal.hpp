@@ -73,6 +73,10 @@ struct TempDir {
 };
 // `.<DIR>.tmp-<pid>` beside DIR, created empty; InputError when DIR exists.
 fs::path temp_beside(const fs::path& dir);
+// The folder a new bundle goes to (normalised), refused when empty (a
+// UsageError) or when anything stands under that name (a bundle is never
+// changed: InputError).
+fs::path new_bundle_dir(const fs::path& dir);
 
 // Writes evidence.json (doc with "files" from `files` and "signature" from
 // the key), its signature, SHA256SUMS; fsyncs and renames tmp to dir.

@@ -330,12 +330,7 @@ EvidencePullReport bundle_item(Destination& d, const ItemRef& ref, const fs::pat
 }  // namespace
 
 EvidencePullReport pull_evidence(const EvidencePullOptions& o, const Config& cfg, const Context& ctx) {
-  if (o.dir.empty()) throw UsageError("--evidence needs a folder");
-  fs::path dir = o.dir.lexically_normal();
-  if (dir.filename().empty()) dir = dir.parent_path();
-  std::error_code ec;
-  if (fs::exists(fs::symlink_status(dir, ec)))
-    throw InputError("evidence folder " + dir.string() + " already exists", "give a new folder: a bundle is never changed");
+  const fs::path dir = ed::new_bundle_dir(o.dir);
   // The key first: a bad key costs no request.
   ed::PkeyPtr key;
   ev::KeyInfo info;
