@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
       "  nexls /media/card --segments --since 2026-11-20T08:00:00 --camera interior\n"
       "  nexls /media/card --gpx 20261120_081200 > drive.gpx\n"
       "  nexls /media/card --report 20261120_081800_hard-brake -o report.html\n"
-      "  nexls s3://bucket/dashcam/SERIAL/events/ID --report -o report.html   the same page of a backed-up item\n"
+      "  nexls s3://bucket/dashcam/PRO-33C1F740/events/20261120_081800_hard-brake --report -o report.html\n"
+      "                                                     the same page of a backed-up item\n"
       "  nexls /media/card --check              support report; exit 3 when problems are found\n"
       "  nexls s3://bucket/dashcam --events     what a backup holds (nexsync), same records\n");
   std::string card, camera, since, until, kind, gpx, output;

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
       "  nexls /media/card --events --format ndjson | nexsync /media/card s3://b/p --items -\n"
       "  nexsync /media/card s3://b/p --watch                  upload new events as they happen\n"
       "  nexsync pull s3://b/p/PRO-33C1F740/events/20261120_081800_hard-brake --to ./evidence\n"
-      "  nexsync pull --from s3://b/p 20261120_081800_hard-brake --evidence case-4711 --sign-key key.pem\n"
+      "  nexsync pull --from s3://b/p 20261120_081800_hard-brake --evidence case-4711\n"
       "  nexsync star --from s3://b/p 20261120_081200\n"
       "\n"
       "S3: AWS profiles (~/.aws/config and credentials, --profile, AWS_PROFILE), AWS_ENDPOINT_URL,\n"
