@@ -14,7 +14,7 @@ nexsim drive card --start 2026-11-20T08:00:00 --duration "${minutes}m" --interio
 bytes=$(cd card && find drive $(ls -d sos 2>/dev/null) -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 nexsim serve card --listen 127.0.0.1:0 --ready-file ready --max-clients 3 >serve.log 2>&1 &
 srv=$!
-trap 'kill $srv 2>/dev/null; rm -rf "$BENCH"' EXIT
+trap 'kill $srv 2>/dev/null || true; rm -rf "$BENCH"' EXIT
 for _ in $(seq 100); do [ -s ready ] && break; sleep 0.1; done
 CAM=$(cat ready)
 curl -sf "$CAM/api/files" | jq -r '.files[].path' >paths

@@ -27,7 +27,8 @@ bench_s3() {
   command -v rclone >/dev/null || { echo "rclone missing (apt-get install rclone)" >&2; exit 1; }
   rgw="$BENCH/rgw"
   "$root/scripts/radosgw" start "$rgw" >/dev/null 2>&1 || { echo "cannot start radosgw" >&2; exit 1; }
-  trap 'kill $(jobs -p) 2>/dev/null; "$root/scripts/radosgw" stop "$rgw" >/dev/null 2>&1; rm -rf "$BENCH"' EXIT
+  # (each step may fail without skipping the next: set -e holds in a trap too)
+  trap 'kill $(jobs -p) 2>/dev/null || true; "$root/scripts/radosgw" stop "$rgw" >/dev/null 2>&1 || true; rm -rf "$BENCH"' EXIT
   # shellcheck disable=SC1091
   . "$rgw/env"
   export NEX_SYNC_WORK_DIR="$BENCH/work" NEX_CONFIG=/dev/null
