@@ -37,4 +37,5 @@ bench_s3() {
     RCLONE_CONFIG_NEX_REGION="$AWS_REGION"
   B=$NEX_S3_BUCKET
 }
+# rclone 1.60's AWS SDK fails on AWS_CA_BUNDLE with its own HTTP transport (plain http here anyway)
 rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }

@@ -12,20 +12,8 @@
 # usage: bench/nexsync.sh        (NEX_BIN=... to use built tools)
 . "$(dirname "$0")/common.sh"
 export NEX_CACHE_DIR="${NEX_CACHE_DIR:-$BENCH/cache}"
-command -v rclone >/dev/null || { echo "rclone missing (apt-get install rclone)" >&2; exit 1; }
 cd "$BENCH"
-rgw="$BENCH/rgw"
-NEX_RGW_MEMSTORE_BYTES=$((8 << 30)) "$root/scripts/radosgw" start "$rgw" >/dev/null 2>&1 ||
-  { echo "cannot start radosgw" >&2; exit 1; }
-trap '"$root/scripts/radosgw" stop "$rgw" >/dev/null 2>&1; rm -rf "$BENCH"' EXIT
-. "$rgw/env"
-export NEX_SYNC_WORK_DIR="$BENCH/work" NEX_CONFIG=/dev/null
-export RCLONE_CONFIG_NEX_TYPE=s3 RCLONE_CONFIG_NEX_PROVIDER=Ceph RCLONE_CONFIG_NEX_ENDPOINT="$AWS_ENDPOINT_URL" \
-  RCLONE_CONFIG_NEX_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_NEX_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
-  RCLONE_CONFIG_NEX_REGION="$AWS_REGION"
-B=$NEX_S3_BUCKET
-# rclone 1.60's AWS SDK fails on AWS_CA_BUNDLE with its own HTTP transport (plain http here anyway)
-rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }
+NEX_RGW_MEMSTORE_BYTES=$((8 << 30)) bench_s3   # the server keeps the uploads in RAM
 
 # --- 1. throughput
 nexsim init card --model pro --capacity 64G --serial PRO-BENCH -q

@@ -104,3 +104,17 @@ verify_fails() {
   expect_exit 3 nexls verify "$b" "$@"
   grep -E -- "$pat" "$WORK/out" >/dev/null || { cat "$WORK/out"; fail "verify $b: no line '$pat'"; }
 }
+# evidence_card SERIAL: ./card, a Nexar Pro with an interior camera whose
+# hard brake ($ev) has its window (50 s..80 s) across two segments; signing
+# keys key.pem/pub.pem (fingerprint $fp) and other.pem/other.pub.
+evidence_card() {
+  nexsim init card --model pro --capacity 8G --serial "$1" --utc-offset +02:00 -q
+  nexsim drive card --start 2026-11-20T08:12:00 --duration 2m --interior --event hard-brake@70s -q >/dev/null
+  ev=$(nexls card --events --kind hard-brake --format ndjson | jq -r .id)
+  [ -n "$ev" ] || fail "no event on the card"
+  openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
+  openssl pkey -in key.pem -pubout -out pub.pem
+  openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null
+  openssl pkey -in other.pem -pubout -out other.pub
+  fp="SHA256:$(openssl pkey -pubin -in pub.pem -outform DER | sha256sum | cut -d' ' -f1)"
+}

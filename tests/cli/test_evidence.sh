@@ -13,15 +13,7 @@ cd "$WORK"
 command -v jq >/dev/null || { echo "jq missing" >&2; exit 125; }
 command -v openssl >/dev/null || { echo "openssl missing" >&2; exit 125; }
 
-nexsim init card --model pro --capacity 8G --serial PRO-EV --utc-offset +02:00 -q
-nexsim drive card --start 2026-11-20T08:12:00 --duration 2m --interior --event hard-brake@70s -q >/dev/null
-ev=$(nexls card --events --kind hard-brake --format ndjson | jq -r .id)
-[ -n "$ev" ] || fail "no event on the card"
-openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
-openssl pkey -in key.pem -pubout -out pub.pem
-openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null
-openssl pkey -in other.pem -pubout -out other.pub
-fp="SHA256:$(openssl pkey -pubin -in pub.pem -outform DER | sha256sum | cut -d' ' -f1)"
+evidence_card PRO-EV
 
 # --- the bundle of an event, both cameras, signed
 expect_exit 0 nexcut card --event "$ev" --before 10s --after 5s --evidence case/bundle --sign-key key.pem --format json

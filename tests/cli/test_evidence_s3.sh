@@ -14,15 +14,7 @@ s3_test openssl
 no_secret() { for f in "$@"; do assert_not_contains "$f" "$AWS_SECRET_ACCESS_KEY"; done; }
 
 # A Nexar Pro with an interior camera; the event's window (50 s..80 s) spans two segments.
-nexsim init card --model pro --capacity 8G --serial PRO-EVS --utc-offset +02:00 -q
-nexsim drive card --start 2026-11-20T08:12:00 --duration 2m --interior --event hard-brake@70s -q >/dev/null
-ev=$(nexls card --events --kind hard-brake --format ndjson | jq -r .id)
-[ -n "$ev" ] || fail "no event on the card"
-openssl genpkey -algorithm ed25519 -out key.pem 2>/dev/null
-openssl pkey -in key.pem -pubout -out pub.pem
-openssl genpkey -algorithm ed25519 -out other.pem 2>/dev/null
-openssl pkey -in other.pem -pubout -out other.pub
-fp="SHA256:$(openssl pkey -pubin -in pub.pem -outform DER | sha256sum | cut -d' ' -f1)"
+evidence_card PRO-EVS
 
 # --- a backup without the source segments: the bundle says so, verify passes with one 'unchecked' line
 expect_exit 0 nexsync card "$S3" --drives none -q
