@@ -138,11 +138,12 @@ same_files card m3
 # warning of nexsync (once a run), and the footage still pulled whole
 serve --fault clock-skew=3600
 expect_exit 3 nexls "$CAM" --check --format json
-jq -e 'any(.findings[]; .severity == "warning" and .code == "camera-clock" and (.message | test("1h00m00s ahead of this computer")))' "$WORK/out" >/dev/null ||
+jq -e 'any(.findings[]; .severity == "warning" and .code == "camera-clock" and (.message | test("(59m[0-9]+s|1h00m[0-9]+s) ahead of this computer")))' "$WORK/out" >/dev/null ||
   { cat "$WORK/out"; fail "no camera-clock finding for a clock an hour ahead"; }
 rm -rf m6 w6 b6 && mkdir b6
 expect_exit 0 nexsync "$CAM" b6 --mirror m6 --work-dir w6 --format json
-assert_eq "$(grep -c "the camera's clock is 1h00m00s ahead" "$WORK/err")" 1 "(warnings of the clock)"
+# (an hour, give or take the seconds a busy machine takes between the camera's answer and the check)
+assert_eq "$(grep -cE "the camera's clock is (59m[0-9]+s|1h00m[0-9]+s) ahead" "$WORK/err")" 1 "(warnings of the clock)"
 same_files card m6
 
 # --- footage nex did not write (ffmpeg-made, B-frames and open GOPs) over
