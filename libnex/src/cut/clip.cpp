@@ -199,6 +199,27 @@ std::string hex(const std::vector<h::Bytes>& v) {
   return o;
 }
 
+bool same_extradata(const Input& a, const Input& b) {
+  const AVCodecParameters *x = a.vst()->codecpar, *y = b.vst()->codecpar;
+  return x->extradata_size == y->extradata_size &&
+         (x->extradata_size == 0 || std::memcmp(x->extradata, y->extradata, static_cast<size_t>(x->extradata_size)) == 0);
+}
+
+// An HEVC file's VPS, SPS and PPS (from its hvcC), as length-prefixed NAL units.
+h::Bytes hevc_sets(const Input& in) {
+  const AVCodecParameters* par = in.vst()->codecpar;
+  auto c = h::parse_hvcc({par->extradata, static_cast<size_t>(std::max(par->extradata_size, 0))});
+  if (!c) throw InputError(in.file.string() + ": no usable hvcC record", "use --reencode");
+  h::Bytes sets;
+  for (const auto& n : c->nals) {
+    const int t = h::hevc_nal_type(n);
+    if (t < 32 || t > 34) continue;  // VPS, SPS, PPS
+    for (int k = c->length_size - 1; k >= 0; --k) sets.push_back(static_cast<uint8_t>(n.size() >> (8 * k)));
+    sets.insert(sets.end(), n.begin(), n.end());
+  }
+  return sets;
+}
+
 // Re-encodes display ranges of the footage as closed GOPs of I and P frames
 // that join the stream-copied GOPs of the same clip (smart cut).
 //
@@ -226,12 +247,7 @@ class Rejoin {
       auto c = h::parse_hvcc(ed);
       if (!c) throw InputError(in.file.string() + ": no usable hvcC record", "use --reencode");
       length_size_ = c->length_size;
-      for (const auto& n : c->nals) {
-        const int t = h::hevc_nal_type(n);
-        if (t < 32 || t > 34) continue;  // VPS, SPS, PPS
-        for (int k = length_size_ - 1; k >= 0; --k) camera_sets_.push_back(static_cast<uint8_t>(n.size() >> (8 * k)));
-        camera_sets_.insert(camera_sets_.end(), n.begin(), n.end());
-      }
+      camera_sets_ = hevc_sets(in);
     } else {
       auto c = h::parse_avcc(ed);
       if (!c || c->sps.empty() || c->pps.empty()) throw InputError(in.file.string() + ": no usable avcC record", "use --reencode");
@@ -243,7 +259,8 @@ class Rejoin {
   }
 
   bool hevc() const { return hevc_; }
-  const AVCodecParameters* par() const { return par_.get(); }
+  // The clip's video parameters: the camera's until a run is re-encoded.
+  const AVCodecParameters* par() const { return par_ ? par_.get() : in_.vst()->codecpar; }
   uint32_t tag() const { return hevc_ ? MKTAG('h', 'e', 'v', '1') : 0; }
 
   // Frames [from, to] (display order) of a piece; packets with output pts,
@@ -285,38 +302,45 @@ class Rejoin {
       g->pict_type = out_ts.empty() ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
       g->pts = static_cast<int64_t>(out_ts.size());
       out_ts.push_back(ts);
-      out_dur.push_back(p.in->end_ts(idx) - p.in->frames[idx].ts);
+      out_dur.push_back(p.out_span(p.in->end_ts(idx) - p.in->frames[idx].ts));
       encode_frame(enc.get(), g, sink);
     }
     encode_frame(enc.get(), nullptr, sink);
     if (out.size() != to - from + 1 || out_ts.size() != out.size())
       throw InputError(p.in->file.string() + ": decoded " + std::to_string(out_ts.size()) + " of " +
                        std::to_string(to - from + 1) + " frames from " + format_iso(p.in->time_of(p.in->frames[from].ts), true));
-    if (eos && hevc_ && !out.empty()) {
-      // End of sequence: the next picture (a copied CRA or open-GOP I-frame)
-      // starts a new coded video sequence.
-      AVPacket* last = out.back().get();
-      const uint8_t hevc_eos[2] = {36 << 1, 1}, avc_eos[1] = {10};
-      const int len = hevc_ ? 2 : 1;
-      const int old = last->size;
-      media::check_av_io(av_grow_packet(last, length_size_ + len), "packet");
-      for (int k = 0; k < length_size_; ++k) last->data[old + k] = static_cast<uint8_t>(k == length_size_ - 1 ? len : 0);
-      std::memcpy(last->data + old + length_size_, hevc_ ? hevc_eos : avc_eos, static_cast<size_t>(len));
-    }
+    // End of sequence: the next picture (a copied CRA or open-GOP I-frame)
+    // starts a new coded video sequence.
+    if (eos && hevc_ && !out.empty()) end_sequence(out.back().get());
     return out;
   }
 
-  // The first packet of a copied run: HEVC gets the camera's parameter sets in front.
-  void prefix_copied(AVPacket* pkt) const {
-    if (!hevc_ || camera_sets_.empty()) return;
+  // The first packet of a copied run of `in`: HEVC gets the camera's
+  // parameter sets in front (that file's own, when they are not the first's).
+  void prefix_copied(const Input& in, AVPacket* pkt) const {
+    if (!hevc_) return;
+    const h::Bytes other = same_extradata(in, in_) ? h::Bytes{} : hevc_sets(in);
+    const h::Bytes& sets = other.empty() ? camera_sets_ : other;
+    if (sets.empty()) return;
     media::PacketPtr o(av_packet_alloc());
     if (!o) throw IoError("out of memory");
-    media::check_av_io(av_new_packet(o.get(), static_cast<int>(camera_sets_.size()) + pkt->size), "packet");
-    std::memcpy(o->data, camera_sets_.data(), camera_sets_.size());
-    std::memcpy(o->data + camera_sets_.size(), pkt->data, static_cast<size_t>(pkt->size));
+    media::check_av_io(av_new_packet(o.get(), static_cast<int>(sets.size()) + pkt->size), "packet");
+    std::memcpy(o->data, sets.data(), sets.size());
+    std::memcpy(o->data + sets.size(), pkt->data, static_cast<size_t>(pkt->size));
     media::check_av_io(av_packet_copy_props(o.get(), pkt), "packet");
     av_packet_unref(pkt);
     av_packet_move_ref(pkt, o.get());
+  }
+
+  // An end-of-sequence NAL after the last picture of `pkt` (the next picture
+  // starts a new coded video sequence, and may bring new parameter sets).
+  void end_sequence(AVPacket* pkt) const {
+    const uint8_t hevc_eos[2] = {36 << 1, 1}, avc_eos[1] = {10};
+    const int len = hevc_ ? 2 : 1;
+    const int old = pkt->size;
+    media::check_av_io(av_grow_packet(pkt, length_size_ + len), "packet");
+    for (int k = 0; k < length_size_; ++k) pkt->data[old + k] = static_cast<uint8_t>(k == length_size_ - 1 ? len : 0);
+    std::memcpy(pkt->data + old + length_size_, hevc_ ? hevc_eos : avc_eos, static_cast<size_t>(len));
   }
 
  private:
@@ -349,7 +373,9 @@ class Rejoin {
   }
 
   void init_hevc(AVFrame* first) {
-    const AVPixelFormat f = static_cast<AVPixelFormat>(first->format);
+    // (the camera's bit depth: the first re-encoded frame may be another file's)
+    const int cf = in_.vst()->codecpar->format;
+    const AVPixelFormat f = static_cast<AVPixelFormat>(cf >= 0 ? cf : first->format);
     const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
     const int depth = d ? d->comp[0].depth : 8;
     pix_fmt_ = depth > 8 ? AV_PIX_FMT_YUV420P10LE : AV_PIX_FMT_YUV420P;
@@ -481,17 +507,22 @@ struct Run {
   std::vector<media::PacketPtr> packets;  // re-encoded runs
 };
 
-// Splits each piece into runs. Exact: a re-encoded head up to the first
+// Splits each piece into runs (a piece that is not copyable: one re-encoded
+// run). Exact: a re-encoded head up to the first
 // keyframe, a copy up to the last clean cut point (Input::clean_ends), a
 // re-encoded tail after it (B-frames: the last anchor's group; open GOPs:
 // the leading pictures of the next keyframe). Copy: whole pieces, the first
 // from its keyframe (plan_clip snapped it), the last to the next clean cut
 // point at or after its last frame.
-std::vector<Run> plan_runs(Plan& plan, Mode mode) {
+std::vector<Run> plan_runs(Plan& plan, Mode mode, const std::vector<bool>& copyable) {
   std::vector<Run> runs;
   for (size_t pi = 0; pi < plan.pieces.size(); ++pi) {
     Piece& p = plan.pieces[pi];
     const Input& in = *p.in;
+    if (!copyable[pi]) {  // another codec or parameters: re-encoded whole
+      runs.push_back({&p, p.first, p.last, true, {}});
+      continue;
+    }
     if (mode == Mode::Copy) {
       if (!in.frames[p.first].key)
         throw InputError(in.file.string() + " does not start with a keyframe: it cannot be stream-copied",
@@ -567,6 +598,55 @@ EncoderSetup user_setup(const ClipOptions& o, int w, int h, AVRational tb, AVRat
 std::string output_codec(const ClipOptions& o, const Input& in) {
   if (!o.encode.codec.empty()) return o.encode.codec;
   return in.vst()->codecpar->codec_id == AV_CODEC_ID_HEVC ? "hevc" : "h264";
+}
+
+// Which pieces a copy may take (the others are re-encoded whole, into the
+// clip's codec): those in the clip's codec, H.264 or HEVC, whose pictures
+// join the first such piece's (`ref`) in one track. H.264: the same
+// parameter sets (an avc1 track has one avcC record, and the cameras all
+// number their SPS and PPS 0). HEVC: the same profile, pixel format and NAL
+// length size; other parameter sets go in-band (hev1). Null `ref`: none is
+// copyable, and `why` says why.
+std::vector<bool> copyable_pieces(const Plan& plan, const std::string& codec, Piece const** ref, std::string* why,
+                                  const Context& ctx) {
+  const AVCodecID want = codec == "hevc" ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
+  std::vector<bool> ok(plan.pieces.size(), false);
+  *ref = nullptr;
+  for (const Piece& p : plan.pieces)
+    if (p.in->vst()->codecpar->codec_id == want) {
+      *ref = &p;
+      break;
+    }
+  const Input& in0 = *plan.pieces.front().in;
+  const AVCodecID id0 = in0.vst()->codecpar->codec_id;
+  if (!*ref) {
+    if (id0 != AV_CODEC_ID_H264 && id0 != AV_CODEC_ID_HEVC)
+      *why = in0.file.filename().string() + " is " + avcodec_get_name(id0) + ": only H.264 and HEVC are stream-copied";
+    else
+      *why = "--codec " + codec + " differs from the footage's " + avcodec_get_name(id0);
+    return ok;
+  }
+  const Input& r = *(*ref)->in;
+  const AVCodecParameters* rp = r.vst()->codecpar;
+  for (size_t i = 0; i < plan.pieces.size(); ++i) {
+    const Input& in = *plan.pieces[i].in;
+    const AVCodecParameters* p = in.vst()->codecpar;
+    std::string differs;
+    if (p->codec_id != want)
+      differs = std::string("is ") + avcodec_get_name(p->codec_id) + ", the clip " + avcodec_get_name(want);
+    else if (want == AV_CODEC_ID_H264 && !same_extradata(in, r))
+      differs = "has other H.264 parameter sets than " + r.file.filename().string();
+    else if (want == AV_CODEC_ID_HEVC && (p->profile != rp->profile || p->format != rp->format ||
+                                          in.nal_length_size != r.nal_length_size))
+      differs = "has another HEVC profile or pixel format than " + r.file.filename().string();
+    ok[i] = differs.empty();
+    if (!ok[i]) {
+      const Piece& pc = plan.pieces[i];
+      ctx.log->warn("{} {}: its {} frame(s) in the clip are re-encoded, the rest is cut as usual",
+                    in.file.filename().string(), differs, pc.last - pc.first + 1);
+    }
+  }
+  return ok;
 }
 
 CodecParPtr par_of(const AVCodecContext* enc) {
@@ -684,22 +764,20 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   auto ms = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count(); };
   Plan plan = plan_clip(scan, from, to, camera, mode == Mode::Copy, ctx);
   ctx.log->debug("{} ms: {} file(s) indexed", ms(), plan.pieces.size());
+  // A segment in another codec (or with parameters a copy cannot join) is
+  // re-encoded whole into the clip's codec; the others are cut as usual.
+  std::vector<bool> copyable;
+  const Piece* ref = nullptr;
   if (mode != Mode::Reencode) {
     std::string why;
-    if (!plan.uniform) why = plan.why_not_uniform;
-    const AVCodecID id = plan.pieces.front().in->vst()->codecpar->codec_id;
-    if (id != AV_CODEC_ID_H264 && id != AV_CODEC_ID_HEVC)
-      why = plan.pieces.front().in->file.filename().string() + " is " + avcodec_get_name(id) +
-            ": only H.264 and HEVC are stream-copied";
-    if (!o.encode.codec.empty() && o.encode.codec != (id == AV_CODEC_ID_HEVC ? "hevc" : "h264"))
-      why = "--codec " + o.encode.codec + " differs from the footage's " + avcodec_get_name(id);
-    if (!why.empty()) {
+    copyable = copyable_pieces(plan, output_codec(o, *plan.pieces.front().in), &ref, &why, ctx);
+    if (!ref) {
       ctx.log->warn("cannot stream-copy this footage ({}): re-encoding the whole clip", why);
       mode = Mode::Reencode;
     }
   }
   Piece& p0 = plan.pieces.front();
-  if (mode == Mode::Copy) {
+  if (mode == Mode::Copy && copyable[0]) {
     // H.264: a copy that starts at an open-GOP I-frame leaves out pictures
     // that the ones after it still name (x264's B-pyramid marks them unused:
     // decoders report "mmco: unref short failure"). It starts at the IDR
@@ -719,9 +797,10 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   }
   std::vector<Run> runs;
   if (mode != Mode::Reencode) {
-    runs = plan_runs(plan, mode);  // (Copy may move the end to a clean cut point)
+    const size_t last = plan.pieces.back().last;
+    runs = plan_runs(plan, mode, copyable);  // (Copy may move the end to a clean cut point)
     const LocalTime e = plan.end();
-    if (mode == Mode::Copy && e > to)
+    if (mode == Mode::Copy && plan.pieces.back().last != last)
       ctx.log->warn("--copy: the clip ends at {}, {:.3f} s after {}: B-frames are copied in whole groups",
                     format_iso(e, true), static_cast<double>(e - to) / 1000.0, format_iso(to, true));
   }
@@ -791,6 +870,7 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
       auto piece = std::make_unique<Piece>();
       piece->in = reopen(*src.in);
       piece->rec = src.rec, piece->first = src.first, piece->last = src.last, piece->out_offset = src.out_offset;
+      piece->otb = src.otb;
       Piece* pp = reopened.emplace_back(std::move(piece)).get();
       const size_t from = runs[j].from, to = runs[j].to;
       const bool eos = copy_next(j);
@@ -807,10 +887,13 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   };
   for (size_t i = 0; i < runs.size(); ++i) {
     if (!runs[i].encode) continue;
-    rejoin.emplace(*p0.in, ctx);
+    rejoin.emplace(*ref->in, ctx);
     runs[i].packets = rejoin->encode(*runs[i].piece, runs[i].from, runs[i].to, copy_next(i), [&] { start_workers(i); });
     break;
   }
+  // HEVC files with parameter sets other than the first's: copied in-band too.
+  for (size_t i = 0; i < plan.pieces.size() && !rejoin; ++i)
+    if (copyable[i] && !same_extradata(*plan.pieces[i].in, *ref->in)) rejoin.emplace(*ref->in, ctx);
   ctx.log->debug("{} ms: first re-encoded run done", ms());
   int64_t reencoded = 0;
   for (const Run& run : runs)
@@ -823,7 +906,7 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     throw IoError("internal: the clip's runs hold " + std::to_string(order.size()) + " of " +
                   std::to_string(plan.frames()) + " frames");
   const std::vector<int64_t> dts = decode_times(order);
-  const AVCodecParameters* vpar = rejoin ? rejoin->par() : p0.in->vst()->codecpar;
+  const AVCodecParameters* vpar = rejoin ? rejoin->par() : ref->in->vst()->codecpar;
   mux.add_stream(vpar, vtb, p0.in->fps, rejoin ? rejoin->tag() : 0);
   EncodedAudio audio;
   if (audio_fut.valid()) audio = audio_fut.get();
@@ -852,12 +935,25 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
                         static_cast<int64_t>(run.to)});
       continue;
     }
+    // A copy followed by another file's copy with other parameter sets
+    // (HEVC) ends its coded video sequence: its last packet is held back
+    // for an end-of-sequence NAL.
+    const bool ends_sequence = rejoin && rejoin->hevc() && copy_next(i) && runs[i + 1].piece != run.piece &&
+                               !same_extradata(*runs[i + 1].piece->in, in);
+    media::PacketPtr held;
     bool first = true;
     copy_packets({{run.piece, run.from, run.to}}, ctx, [&](AVPacket* pkt) {
-      if (first && rejoin) rejoin->prefix_copied(pkt);
+      if (first && rejoin) rejoin->prefix_copied(in, pkt);
       first = false;
-      put(pkt);
+      if (!ends_sequence) return put(pkt);
+      if (held) put(held.get());
+      held.reset(av_packet_clone(pkt));
+      if (!held) throw IoError("out of memory");
     });
+    if (held) {
+      rejoin->end_sequence(held.get());
+      put(held.get());
+    }
     r.runs.push_back({in.file, true, before, static_cast<int64_t>(n) - before,
                       static_cast<int64_t>(in.frames[run.from].dec), static_cast<int64_t>(in.max_dec(run.from, run.to))});
   }

@@ -201,7 +201,7 @@ void copy_packets(const std::vector<Range>& ranges, const Context& ctx, const st
         const size_t idx = static_cast<size_t>(it - in.frames.begin());
         pkt->pts = r.piece->out_ts(ts);
         pkt->dts = AV_NOPTS_VALUE;  // given by the writer (one decode timeline for the clip)
-        pkt->duration = in.end_ts(idx) - in.frames[idx].ts;
+        pkt->duration = r.piece->out_span(in.end_ts(idx) - in.frames[idx].ts);
         pkt->pos = -1;
         pkt->stream_index = 0;
         sink(pkt.get());
@@ -299,7 +299,7 @@ void encode(AVCodecContext* enc, AVFrame* frame, const std::function<void(AVPack
 std::vector<AudioSpan> audio_spans(const Plan& plan) {
   std::vector<AudioSpan> v;
   for (const auto& p : plan.pieces)
-    v.push_back({p.in->media, p.in->vtb, p.in->frames[p.first].ts, p.out_offset, p.out_offset + p.duration()});
+    v.push_back({p.in->media, p.in->vtb, plan.vtb(), p.in->frames[p.first].ts, p.out_offset, p.out_offset + p.duration()});
   return v;
 }
 
@@ -367,7 +367,7 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
     if (ai < 0) {
       if (!enc) return out;  // no audio in this footage
       ctx.log->warn("{} has no audio: silence in its place", s.media.file.filename().string());
-      const int64_t n = av_rescale_q(s.out_to, s.vtb, {1, rate}) - av_rescale_q(s.out_from, s.vtb, {1, rate});
+      const int64_t n = av_rescale_q(s.out_to, s.otb, {1, rate}) - av_rescale_q(s.out_from, s.otb, {1, rate});
       silence(n);
       continue;
     }
@@ -418,7 +418,7 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
     const AVRational atb{1, rate};
     // Samples wanted, on the source's own timeline (0 = its first sample after priming).
     const int64_t want_from = av_rescale_q(s.src_from, s.vtb, atb);
-    const int64_t want_n = av_rescale_q(s.out_to, s.vtb, atb) - av_rescale_q(s.out_from, s.vtb, atb);
+    const int64_t want_n = av_rescale_q(s.out_to, s.otb, atb) - av_rescale_q(s.out_from, s.otb, atb);
     const int64_t want_to = want_from + want_n;
     int64_t cursor = want_from;
     // Start a second early: AAC frames overlap, the decoder needs the one before.

@@ -115,20 +115,23 @@ struct Piece {
   const Recording* rec = nullptr;
   size_t first = 0, last = 0;  // selected frames, inclusive
   int64_t out_offset = 0;      // output ts of frames[first]
-  int64_t out_ts(int64_t ts) const { return ts - in->frames[first].ts + out_offset; }
-  int64_t duration() const { return in->end_ts(last) - in->frames[first].ts; }
+  AVRational otb{0, 1};        // the clip's video time base (0/1: the file's own)
+  // A timestamp of the file (its time base) on the clip's timeline (otb).
+  int64_t out_ts(int64_t ts) const { return out_span(ts - in->frames[first].ts) + out_offset; }
+  // A span of the file's time base in the clip's.
+  int64_t out_span(int64_t d) const { return otb.num == 0 ? d : av_rescale_q(d, in->vtb, otb); }
+  int64_t duration() const { return out_span(in->end_ts(last) - in->frames[first].ts); }
 };
 
 struct Plan {
   Camera camera = Camera::Road;
   LocalTime from, to;          // requested window after clamping
   std::vector<Piece> pieces;
-  bool uniform = true;         // every piece has the same codec parameters
-  std::string why_not_uniform;
+  AVRational tb{1, 90000};     // the clip's video time base (every piece's otb)
 
   int64_t frames() const;
   int64_t duration() const;    // output video duration (video tb)
-  AVRational vtb() const { return pieces.front().in->vtb; }
+  AVRational vtb() const { return tb; }
   LocalTime start() const { return pieces.front().in->time_of(pieces.front().in->frames[pieces.front().first].ts); }
   LocalTime end() const;
   void layout();               // out_offset of every piece, back to back
@@ -217,9 +220,10 @@ struct EncodedAudio {
 };
 struct AudioSpan {
   MediaRef media;
-  AVRational vtb{1, 90000};
-  int64_t src_from = 0;           // video tb, in the source file
-  int64_t out_from = 0, out_to = 0;  // video tb, on the output timeline
+  AVRational vtb{1, 90000};          // the source file's video time base
+  AVRational otb{1, 90000};          // the clip's
+  int64_t src_from = 0;              // vtb, in the source file
+  int64_t out_from = 0, out_to = 0;  // otb, on the output timeline
 };
 EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx);
 std::vector<AudioSpan> audio_spans(const Plan& plan);

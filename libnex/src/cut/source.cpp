@@ -477,19 +477,6 @@ std::vector<const Recording*> footage_for(const CardScan& scan, LocalTime& from,
   return hit;
 }
 
-namespace {
-
-bool same_params(const AVCodecParameters* a, const AVCodecParameters* b, std::string* why) {
-  if (a->codec_id != b->codec_id) return *why = "codec", false;
-  if (a->width != b->width || a->height != b->height) return *why = "picture size", false;
-  if (a->extradata_size != b->extradata_size ||
-      (a->extradata_size && std::memcmp(a->extradata, b->extradata, static_cast<size_t>(a->extradata_size)) != 0))
-    return *why = "codec parameter sets", false;
-  return true;
-}
-
-}  // namespace
-
 Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera, bool snap, const Context& ctx) {
   Plan plan;
   plan.camera = camera;
@@ -513,7 +500,6 @@ Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera
     p.first = i;
     p.last = j - 1;
     if (!plan.pieces.empty()) {
-      std::string why;
       const AVCodecParameters* a = plan.pieces.front().in->vst()->codecpar;
       const AVCodecParameters* b = in.vst()->codecpar;
       // A change of picture size mid-drive (a camera setting): one clip
@@ -525,14 +511,6 @@ Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera
                              ": a clip cannot cross a change of picture size",
                          "cut up to " + format_iso(r->start) + " and from it as two clips");
       }
-      if (plan.uniform && !same_params(a, in.vst()->codecpar, &why)) {
-        plan.uniform = false;
-        plan.why_not_uniform = f.rel + " has different " + why;
-      }
-      if (av_cmp_q(in.vtb, plan.pieces.front().in->vtb) != 0) {
-        plan.uniform = false;
-        plan.why_not_uniform = f.rel + " has a different time base";
-      }
     }
     plan.pieces.push_back(std::move(p));
   }
@@ -542,6 +520,16 @@ Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera
   if (snap) {
     Piece& p = plan.pieces.front();
     while (p.first > 0 && !p.in->frames[p.first].key) --p.first;
+  }
+  // One time base for the clip: the files' own when they share one (their
+  // packets keep their timestamps), else 1/90000, which holds every frame
+  // step of 24, 25, 30, 60 and 30000/1001 fps exactly.
+  plan.tb = plan.pieces.front().in->vtb;
+  for (const Piece& p : plan.pieces)
+    if (av_cmp_q(p.in->vtb, plan.tb) != 0) plan.tb = AVRational{1, 90000};
+  if (av_cmp_q(plan.tb, plan.pieces.front().in->vtb) != 0) {
+    ctx.log->debug("the files' video time bases differ: the clip's is 1/90000");
+    for (Piece& p : plan.pieces) p.otb = plan.tb;
   }
   plan.layout();
   return plan;
