@@ -120,6 +120,34 @@ void parse_trak(std::string_view trak, Mp4Info& info) {
   uint64_t media_ticks = 0;
   uint32_t media_timescale = 0;
   for_each_box(trak, [&](const Box& b) {
+    if (b.type == "tkhd") {
+      Cursor c = cursor(b.payload);
+      const uint8_t v = c.u8();
+      c.skip(3);
+      c.skip(v == 1 ? 8 + 8 + 4 + 4 : 4 + 4 + 4 + 4);  // times, track id, reserved
+      const uint64_t d = c.be(v == 1 ? 8 : 4);
+      // all ones: unknown
+      if (c.ok && d != (v == 1 ? UINT64_MAX : uint64_t{UINT32_MAX})) t.tkhd_ticks = d;
+      return;
+    }
+    if (b.type == "edts") {
+      for_each_box(b.payload, [&](const Box& e) {
+        if (e.type != "elst") return;
+        Cursor c = cursor(e.payload);
+        const uint8_t v = c.u8();
+        c.skip(3);
+        const uint32_t n = c.u32();
+        for (uint32_t k = 0; k < n && c.ok; ++k) {
+          const uint64_t d = c.be(v == 1 ? 8 : 4);
+          const uint64_t mt = c.be(v == 1 ? 8 : 4);
+          c.skip(4);  // media rate
+          const bool empty = v == 1 ? mt == UINT64_MAX : mt == UINT32_MAX;
+          if (!c.ok || !empty) break;  // only the empty edits before the first real one
+          t.empty_edit_ticks += d;
+        }
+      });
+      return;
+    }
     if (b.type != "mdia") return;
     uint32_t timescale = 0;
     uint64_t duration = 0;
@@ -196,6 +224,7 @@ Mp4Info parse_mp4_moov(std::string_view moov, uint64_t file_size) {
   (void)file_size;
   Mp4Info info;
   bool saw_mvhd = false;
+  uint64_t movie_timescale = 0;
   const bool ok = for_each_box(moov, [&](const Box& b) {
     if (b.type == "mvhd") {
       Cursor c = cursor(b.payload);
@@ -215,6 +244,7 @@ Mp4Info parse_mp4_moov(std::string_view moov, uint64_t file_size) {
       }
       if (c.ok && timescale) {
         saw_mvhd = true;
+        movie_timescale = timescale;
         info.duration_ms = ticks_to_ms(duration, timescale);
         info.creation_time = unix_time(created);
       }
@@ -227,6 +257,11 @@ Mp4Info parse_mp4_moov(std::string_view moov, uint64_t file_size) {
     info.problem = !ok ? "moov box structure is corrupt" : "moov has no movie header";
     return info;
   }
+  // The recording lasts as long as its video is shown (the first frame
+  // is the recording's instant: docs/nexcut.md, "Timeline").
+  const Mp4Track* v = info.video();
+  if (v && movie_timescale && v->tkhd_ticks > v->empty_edit_ticks)
+    info.duration_ms = ticks_to_ms(v->tkhd_ticks - v->empty_edit_ticks, movie_timescale);
   info.state = Mp4State::Ok;
   return info;
 }

@@ -4,7 +4,9 @@
 # B-pyramid and open GOPs, H.264 Baseline with scene-cut keyframes, HEVC
 # Main (hvc1, CRA open GOPs) and Main10 (hev1), 25 / 29.97 / 30 / 60 fps and
 # variable frame rate, MP4 and MOV, AAC, PCM (sowt, twos, lpcm) or no
-# audio; the boxes each profile is for are checked when its card is used).
+# audio, B-frames in an MP4 without an edit list (the first frame shown at
+# the B-frame delay, the AAC priming kept); the boxes each profile is for
+# are checked when its card is used).
 # For each: nexls lists the real codec, frame rate and audio; nexcut's
 # clips (and nexsync's: a clip and a timelapse to a folder) are checked against the source by an independent decoder
 # (tests/harness/framecmp.py: every frame at the same capture time, copied
@@ -44,17 +46,17 @@ exact() {
 }
 vparams() { ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,profile,pix_fmt -of csv=p=0 "$1"; }
 
-declare -A CODEC=([h264-high-b3]=h264 [h264-main-b1-open]=h264 [h264-baseline-25]=h264 [h264-high-60]=h264
+declare -A CODEC=([h264-high-noelst]=h264 [h264-high-b3]=h264 [h264-main-b1-open]=h264 [h264-baseline-25]=h264 [h264-high-60]=h264
   [hevc-main]=hevc [hevc-main10]=hevc [h264-vfr]=h264 [h264-main-60s]=h264
   [h264-b2-180s]=h264 [hevc-180s]=hevc [h264-5b]=h264 [hevc-5b]=hevc [h264-main-lpcm]=h264)
-declare -A FPS=([h264-high-b3]=30 [h264-main-b1-open]=29.97 [h264-baseline-25]=25 [h264-high-60]=60
+declare -A FPS=([h264-high-noelst]=30 [h264-high-b3]=30 [h264-main-b1-open]=29.97 [h264-baseline-25]=25 [h264-high-60]=60
   [hevc-main]=30 [hevc-main10]=25 [h264-vfr]=any [h264-main-60s]=30
   [h264-b2-180s]=30 [hevc-180s]=25 [h264-5b]=29.97 [hevc-5b]=30 [h264-main-lpcm]=30)
-declare -A SEGS=([h264-high-b3]=3 [h264-main-b1-open]=3 [h264-baseline-25]=3 [h264-high-60]=2
+declare -A SEGS=([h264-high-noelst]=2 [h264-high-b3]=3 [h264-main-b1-open]=3 [h264-baseline-25]=3 [h264-high-60]=2
   [hevc-main]=3 [hevc-main10]=2 [h264-vfr]=2 [h264-main-60s]=2
   [h264-b2-180s]=2 [hevc-180s]=2 [h264-5b]=6 [hevc-5b]=6 [h264-main-lpcm]=2)
 # the interior's audio as nexls names it (its sample entry; null: none)
-declare -A AUDIO=([h264-high-b3]=mp4a [h264-main-b1-open]=sowt [h264-baseline-25]=null [h264-high-60]=mp4a
+declare -A AUDIO=([h264-high-noelst]=mp4a [h264-high-b3]=mp4a [h264-main-b1-open]=sowt [h264-baseline-25]=null [h264-high-60]=mp4a
   [h264-vfr]=mp4a [h264-main-60s]=twos [h264-b2-180s]=mp4a [h264-5b]=sowt [h264-main-lpcm]=lpcm)
 declare -A SEGLEN=([h264-main-60s]=60 [h264-b2-180s]=180 [hevc-180s]=180 [h264-5b]=10 [hevc-5b]=10)
 # at SECONDS: the camera time SECONDS after 08:12:00 (HH:MM:SS.f)
@@ -63,7 +65,7 @@ at() { date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + ${1%.*} ))" +%H:
 # NEX_FOREIGN_PROFILES="a b" runs only those (test_foreign_more.sh runs the
 # other half, so that ctest spreads them over two cores); NEX_FOREIGN_BAD=0
 # leaves the bad-input part out.
-for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60}; do
+for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60 h264-high-noelst}; do
   echo "--- $p"
   foreign_card "$p"
   interior=0; ls "$p"/drive/*_2.* >/dev/null 2>&1 && interior=1

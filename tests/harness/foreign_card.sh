@@ -36,11 +36,14 @@ declare -A P=(
   [h264-5b]="h264 30000/1001 3 1 1 mov sowt 10 6 pyramid"
   [hevc-5b]="hevc 30 2 1 1 mp4 none 10 6 hev1"
   [h264-main-lpcm]="h264 30 0 1 0 MOV lpcm 20 2 late-audio"
+  [h264-high-noelst]="h264 30 2 1 0 mp4 aac 20 2 noelst"
 )
 # Claims on every file (v.*) and on the interior's (a.*; "a=none": no audio
 # track). elst: the edits, "shift" = media_time > 0 (the B-frame delay cut
 # off at the start), "zero" = media_time 0, "empty+zero" = an empty edit
-# first (audio starting 40 ms after the video), "none" = no edit list.
+# first (audio starting 40 ms after the video), "none" = no edit list (the
+# first frame shown at the B-frame delay, the AAC priming not cut off: what
+# cameras that write no edit list record, ffmpeg's -use_editlist 0).
 # nexsim writes 90 kHz video timescales; only h264-vfr shares it.
 declare -A C=(
   [h264-high-b3]="v.entry=avc1 v.timescale=15360 v.ctts=yes v.elst=shift a.entry=mp4a a.elst=shift"
@@ -56,6 +59,7 @@ declare -A C=(
   [h264-5b]="v.entry=avc1 v.timescale=30000 v.ctts=yes v.elst=shift a.entry=sowt"
   [hevc-5b]="v.entry=hev1 v.timescale=15360 v.ctts=yes v.elst=shift"
   [h264-main-lpcm]="v.entry=avc1 v.timescale=30000 v.ctts=no v.elst=zero v.stss=yes a.entry=lpcm a.timescale=96000 a.elst=empty+zero"
+  [h264-high-noelst]="v.entry=avc1 v.timescale=15360 v.ctts=yes v.elst=none a.entry=mp4a a.timescale=48000 a.elst=none"
 )
 spec=${P[$profile]:-}
 [ -n "$spec" ] || { echo "foreign_card.sh: unknown profile $profile" >&2; exit 2; }
@@ -125,6 +129,7 @@ encode() { # encode SEG_INDEX CAMERA OUT
   fi
   local fmt=mp4; [[ ${container,,} == mov ]] && fmt=mov
   local vsync=(); [ "$fps" = vfr ] && vsync=(-fps_mode passthrough -video_track_timescale 90000)
+  [ "$extra" = noelst ] && vsync+=(-use_editlist 0)
   # other timescales than nexsim's: MOV at 600 (QuickTime's), 29.97 at 30000
   local ts=(); [ "$fmt" = mov ] && [ "$fps" != vfr ] && ts=(-video_track_timescale 30000)
   local maps=(-map 0:v); [ ${#ain[@]} -gt 0 ] && maps+=(-map 1:a)

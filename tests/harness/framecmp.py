@@ -5,10 +5,9 @@
 
 Checks a clip against the footage it was cut from, independently of nex:
 both are decoded by the ffmpeg command line (every frame, in display order,
-no frame-rate conversion), the source frames whose capture time (the
-segment's name + the frame's presentation time) lies in [FROM, TO) are
-selected, and every clip frame is compared with the source frame at the same
-position:
+no frame-rate conversion), the source frames whose capture time lies in
+[FROM, TO) are selected, and every clip frame is compared with the source
+frame at the same position:
 
 - PSNR >= 35 dB against it (on a 128x72 grey thumbnail), and at least
   0.5 dB higher than against either neighbour (an off-by-one makes it lower;
@@ -17,9 +16,28 @@ position:
 - at least N frames (--copied) bit-identical to the source's decoded frames
   (full-size MD5 of the decoded picture): the stream-copied ones.
 
+Capture time: a segment's name is the instant of its first presented
+frame, so a frame's capture time is the name + its presentation time minus
+the first frame's, to the millisecond rounded down (as the camera names it).
+The times are the demuxer's own (-copyts: edit lists applied, nothing
+shifted). With an edit list the first frame is at 0 anyway; without one
+(ffmpeg's -use_editlist 0, cameras that write none) a B-frame stream's first
+frame is shown at the B-frame delay (e.g. 2 frames), which is not footage
+missing from the start: it is subtracted. The ffmpeg command line's own
+shift (by the file's earliest start over all streams, the audio's when it
+starts first) is not used: it would time the road file (video only) and the
+interior (video + audio) differently.
+
 With --audio, the clip's sound must be the source's at the same capture
 time, continuous across seams and in sync with the pictures: both are
-decoded by the ffmpeg command line (edit lists applied, mono float); under
+decoded by the ffmpeg command line (edit lists applied, mono float), and
+each decoded frame's samples are placed at its own presentation time (from
+ffprobe), as a player that honours the file does: without an edit list the
+AAC priming frame is not cut off, and a muxer that shifted the video by the
+B-frame delay stretches that first frame's duration so that the next one
+starts with the video (GStreamer's qtdemux then plays the sound from there,
+in step with the pictures); the ffmpeg command line instead plays the
+samples back to back, which puts the sound that far early. Under
 each clip frame (from its presentation time to the next frame's) the clip's
 samples are compared with the source segment's samples under the source
 frame it shows (from that frame's presentation time, same length), wherever
@@ -57,8 +75,9 @@ def run(cmd, **kw):
 
 
 def decode(path):
-    """(times in s, md5 list, thumbnails array, durations in s) of every frame in display order."""
-    md5 = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+    """(times in s, md5 list, thumbnails array, durations in s) of every frame in display order;
+    the times are the file's own (-copyts: after the edit list, not shifted by the file's start)"""
+    md5 = run(["ffmpeg", "-nostdin", "-v", "error", "-copyts", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
                "-f", "framemd5", "-"]).stdout.decode()
     tb = None
     times, sums, durs = [], [], []
@@ -129,9 +148,10 @@ def main():
         if start >= t_to or start + dt.timedelta(seconds=600) < t_from:
             continue
         times, sums, thumbs, _ = decode(path)
+        t0 = min(times) if times else 0.0  # the first presented frame: the name's instant
         for t, s, th in zip(times, sums, thumbs):
             # capture time to the millisecond, rounded down, as the camera names it
-            ms = int(t * 1000 + 1e-6) if t >= 0 else -1
+            ms = int((t - t0) * 1000 + 1e-6)
             ct = start + dt.timedelta(milliseconds=ms)
             if ms >= 0 and t_from <= ct < t_to:
                 src_sums.append(s)
@@ -168,16 +188,39 @@ def main():
 
 
 def decode_audio(path):
-    """(rate, start time in s, mono float samples) of the first audio track"""
+    """(rate, start time in s, mono float samples) of the first audio track: each decoded frame's
+    samples at its own presentation time (a gap between frames is silence; where frames overlap,
+    the later one's samples)"""
     probe = json.loads(run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-                            "stream=sample_rate,start_time", "-of", "json", path]).stdout)
+                            "stream=sample_rate,time_base", "-of", "json", path]).stdout)
     if not probe.get("streams"):
         return None
     st = probe["streams"][0]
     rate = int(st["sample_rate"])
+    num, den = (int(x) for x in st["time_base"].split("/"))
+    frames = []
+    for line in run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries", "frame=pts,nb_samples",
+                     "-of", "csv=p=0", path]).stdout.decode().splitlines():
+        f = line.strip().strip(",").split(",")
+        if len(f) >= 2 and f[0] not in ("", "N/A"):
+            frames.append((int(f[0]), int(f[1])))
     raw = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac", "1", "-f", "f32le",
                "-"]).stdout
-    return rate, float(st.get("start_time", 0) or 0), np.frombuffer(raw, dtype="<f4").astype(np.float64)
+    dec = np.frombuffer(raw, dtype="<f4").astype(np.float64)
+    if not frames:
+        return rate, 0.0, dec
+    if sum(n for _, n in frames) != len(dec):
+        sys.exit("framecmp: %s: ffprobe's audio frames hold %d samples, ffmpeg decoded %d"
+                 % (path, sum(n for _, n in frames), len(dec)))
+    # sample positions: the frame's pts in samples (exact for a 1/rate time base)
+    pos = [(p * num * rate) // den for p, _ in frames]
+    base = min(pos)
+    out = np.zeros(max(q + n for q, (_, n) in zip(pos, frames)) - base)
+    k = 0
+    for q, (_, n) in zip(pos, frames):
+        out[q - base:q - base + n] = dec[k:k + n]
+        k += n
+    return rate, base / rate, out
 
 
 def audio_check(clip, c_times, last_dur, src_refs):

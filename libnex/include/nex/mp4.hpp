@@ -23,6 +23,11 @@ struct Mp4Track {
   bool reordered = false;  // video: a ctts box (B-frames: decode order differs from display)
   int sample_rate = 0;   // audio
   int channels = 0;      // audio
+  // In the movie's timescale: the track's duration (tkhd: its edit list's
+  // length, or the media's without one; 0 unknown) and the empty edits at
+  // its start (the track starting after the movie does).
+  uint64_t tkhd_ticks = 0;
+  uint64_t empty_edit_ticks = 0;
 };
 
 enum class Mp4State { Ok, Empty, NoMoov, Malformed };
@@ -30,6 +35,10 @@ enum class Mp4State { Ok, Empty, NoMoov, Malformed };
 struct Mp4Info {
   Mp4State state = Mp4State::Malformed;
   std::string problem;   // why, when not Ok
+  // The recording's length: its video's, from the first frame shown to the
+  // end of the last (the movie's, mvhd, when there is no video track): an
+  // audio track may be longer (without an edit list, the AAC priming and
+  // the B-frame delay are in it) or start later.
   int64_t duration_ms = 0;
   int64_t creation_time = 0;  // seconds since 1970 (UTC), 0 when absent
   std::vector<Mp4Track> tracks;

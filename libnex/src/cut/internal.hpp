@@ -67,7 +67,11 @@ media::InputFormatPtr open_media(const MediaRef& m, bool probe = false);
 struct Input {
   fs::path file;     // for messages (media.file)
   MediaRef media;
-  LocalTime start;  // capture time of ts 0 (the recording's instant)
+  LocalTime start;  // capture time of the first presented frame (the recording's instant)
+  // The first presented frame's ts: capture times count from it (time_of).
+  // 0 with an edit list; without one, a B-frame stream's first frame is
+  // shown at the B-frame delay (docs/nexcut.md, "Timeline").
+  int64_t origin = 0;
   media::InputFormatPtr fmt;
   int v = -1, a = -1;
   AVRational vtb{1, 90000};

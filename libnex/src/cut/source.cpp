@@ -16,7 +16,7 @@
 namespace nex::cut::detail {
 
 LocalTime Input::time_of(int64_t ts) const {
-  return start + av_rescale_q_rnd(ts, vtb, AVRational{1, 1000},
+  return start + av_rescale_q_rnd(ts - origin, vtb, AVRational{1, 1000},
                                   static_cast<AVRounding>(AV_ROUND_DOWN | AV_ROUND_PASS_MINMAX));
 }
 
@@ -321,6 +321,11 @@ std::unique_ptr<Input> open_source(const MediaRef& media, LocalTime start) {
     if (in->frames[k].ts == in->frames[k - 1].ts)
       throw InputError(file.string() + ": two frames share the presentation time " + std::to_string(in->frames[k].ts),
                        "the file's timestamps are damaged");
+  // The recording's instant is its first presented frame, whatever its pts:
+  // without an edit list a B-frame stream's first frame is shown at the
+  // B-frame delay, and the audio keeps its place against the video on the
+  // file's own timeline (AudioSpan::src_from is a pts of the file).
+  in->origin = in->frames.front().ts;
   in->decode.resize(in->frames.size());
   for (size_t k = 0; k < in->frames.size(); ++k) {
     in->decode[in->frames[k].dec] = static_cast<uint32_t>(k);
@@ -362,6 +367,7 @@ std::unique_ptr<Input> reopen(const Input& in) {
   c->frames = in.frames;
   c->decode = in.decode;
   c->v_end = in.v_end;
+  c->origin = in.origin;
   c->reorder = in.reorder;
   c->nal_length_size = in.nal_length_size;
   c->from_table = in.from_table;
@@ -493,9 +499,9 @@ Plan plan_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera camera
     const AVRational ms{1, 1000};
     size_t i = 0;
     const auto& fr = in.frames;
-    while (i < fr.size() && av_compare_ts(fr[i].ts, in.vtb, from - r->start, ms) < 0) ++i;
+    while (i < fr.size() && av_compare_ts(fr[i].ts - in.origin, in.vtb, from - r->start, ms) < 0) ++i;
     size_t j = i;
-    while (j < fr.size() && av_compare_ts(fr[j].ts, in.vtb, to - r->start, ms) < 0) ++j;
+    while (j < fr.size() && av_compare_ts(fr[j].ts - in.origin, in.vtb, to - r->start, ms) < 0) ++j;
     if (j == i) continue;  // no frame of this file in the window
     p.first = i;
     p.last = j - 1;
