@@ -18,7 +18,7 @@ complete -c nexcut -l no-audio -d 'Leave the interior audio out'
 complete -c nexcut -l overlay -r -F -d 'Draw on every frame, at its capture time: time,speed,g,gps,event (any of them; re-encodes)'
 complete -c nexcut -l overlay-ms -d 'The overlay\'s time to the millisecond'
 complete -c nexcut -l telemetry -d 'Write the window\'s GPS (.gpx) and G-sensor (.csv) next to the clip'
-complete -c nexcut -s o -l output -r -F -d 'Output file (a folder with --items)'
+complete -c nexcut -s o -l output -r -F -d 'Output file: .mp4, or .mov for QuickTime (PCM footage keeps its PCM sound); a folder with --items'
 complete -c nexcut -s y -l force -d 'Replace existing output files'
 complete -c nexcut -l evidence -r -F -d 'Write an evidence bundle into the new folder DIR instead of -o: the clip(s) of both cameras,
 the source segments and sidecars, telemetry, evidence.json, SHA256SUMS (nexls verify DIR)'

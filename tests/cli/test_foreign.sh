@@ -119,6 +119,22 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
       clean "$p-copy-i.mp4"
       cmp_frames "$p" interior "$s" "$e" "$p-copy-i.mp4" --copied "$n" --audio
     fi
+    case ${AUDIO[$p]} in sowt | twos | lpcm)
+      # a QuickTime clip (-o .MOV) of PCM footage keeps the camera's PCM (its
+      # codec and sample format), cut on sample boundaries across the seam:
+      # every frame's sound the source's sample for sample (correlation 1,
+      # SNR at framecmp's 99 dB cap); an MP4 clip of the same footage has AAC
+      acodec() { ffprobe -v error -select_streams a -show_entries stream=codec_name -of csv=p=0 "$1"; }
+      expect_exit 0 nexcut "$p" --from 08:12:12.4 --to 08:12:27.9 --camera interior -o "$p-pcm.MOV" --format json
+      clean "$p-pcm.MOV"
+      assert_eq "$(ffprobe -v error -show_entries format_tags=major_brand -of csv=p=0 "$p-pcm.MOV" | tr -d ' ')" qt \
+        "($p: a QuickTime clip)"
+      assert_eq "$(acodec "$p-pcm.MOV")" "$(acodec "$(ls "$p"/drive/*_2.* | head -1)")" "($p: the source's PCM)"
+      cmp_frames "$p" interior 2026-11-20T08:12:12.400 2026-11-20T08:12:27.900 "$p-pcm.MOV" --gst --audio
+      assert_eq "$(jq -r '"\(.audio_min_corr) \(.audio_median_snr)"' cmp.out)" "1 99" "($p: the source's samples)"
+      assert_eq "$(acodec "$p-all-i.mp4")" aac "($p: an MP4 clip's sound)"
+      rm -f "$p-pcm.MOV" ;;
+    esac
   else
     exact "$p" road 08:12:05.55 "$to" "$p-all.mp4"
   fi

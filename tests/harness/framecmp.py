@@ -37,7 +37,10 @@ AAC priming frame is not cut off, and a muxer that shifted the video by the
 B-frame delay stretches that first frame's duration so that the next one
 starts with the video (GStreamer's qtdemux then plays the sound from there,
 in step with the pictures); the ffmpeg command line instead plays the
-samples back to back, which puts the sound that far early. Under
+samples back to back, which puts the sound that far early. Within a
+source segment the clip's sound must be one run of the source's: the
+offset between their sample positions is set at the segment's first frame
+in the clip (rounded to the nearest sample) and kept. Under
 each clip frame (from its presentation time to the next frame's) the clip's
 samples are compared with the source segment's samples under the source
 frame it shows (from that frame's presentation time, same length), wherever
@@ -52,7 +55,8 @@ correlates near 0, a shift of 1 ms below 0, of 0.3 ms at 0.7; a shift of
 clip's audio must be as long as its video to within one AAC frame.
 
 With --gst, GStreamer (qtdemux ! h264parse|h265parse ! avdec_*) must decode
-the same number of frames without an error, and the audio track too.
+the same number of frames without an error, and the audio track too (AAC:
+aacparse ! avdec_aac; PCM: qtdemux's raw audio through audioconvert).
 Prints one JSON line; exit 1 with a reason on the first failure.
 """
 import datetime as dt
@@ -228,7 +232,7 @@ def audio_check(clip, c_times, last_dur, src_refs):
     if clip_a is None:
         sys.exit("framecmp: %s has no audio" % clip)
     rate, c0, ca = clip_a
-    sources = {}
+    sources, shift = {}, {}
     low, snrs, silent, run, longest = 1.0, [], 0, 0, 0
     vend = c_times[-1] + last_dur  # the last frame lasts as long as the clip says
     for i, (path, t) in enumerate(src_refs):
@@ -241,8 +245,15 @@ def audio_check(clip, c_times, last_dur, src_refs):
         _, s0, sa = sources[path]
         end = c_times[i + 1] if i + 1 < len(c_times) else vend
         ci = int(round((c_times[i] - c0) * rate))
-        si = int(round((t - s0) * rate))
-        k = int(round((end - c_times[i]) * rate))
+        # one offset between the clip's samples and a source segment's, set
+        # at the segment's first frame in the clip: within a segment the
+        # clip's sound is one run of the source's (rounding each frame's
+        # own position would jitter by a sample at 29.97 fps)
+        si = ci + shift.setdefault(path, int(round((t - s0) * rate)) - ci)
+        # up to the next frame's sample (not ci + the rounded duration: at
+        # 29.97 fps a frame is 1601.6 samples at 48 kHz, and PCM audio exactly
+        # as long as the video ends on the rounded end, not 2 samples after)
+        k = int(round((end - c0) * rate)) - ci
         if k <= 0 or ci < 0:
             continue
         got = ca[ci:ci + k]
@@ -312,8 +323,10 @@ def gst_check(clip, n):
         sys.exit("framecmp: GStreamer decoded %d frames, FFmpeg %d" % (frames, n))
     audio = [s for s in probe["streams"] if s["codec_type"] == "audio"]
     if audio:
-        p = subprocess.run(["gst-launch-1.0", "-q", "filesrc", "location=" + clip, "!", "qtdemux", "!", "aacparse",
-                            "!", "avdec_aac", "!", "fakesink"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # AAC through its parser and decoder; PCM (a QuickTime clip's) comes out of qtdemux as raw audio
+        dec = ["audioconvert"] if audio[0]["codec_name"].startswith("pcm_") else ["aacparse", "!", "avdec_aac"]
+        p = subprocess.run(["gst-launch-1.0", "-q", "filesrc", "location=" + clip, "!", "qtdemux", "!"] + dec +
+                           ["!", "fakesink"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         err = (p.stdout + p.stderr).decode(errors="replace")
         if p.returncode != 0 or "ERROR" in err:
             sys.exit("framecmp: GStreamer cannot decode the audio of %s: %s" % (clip, err[-2000:]))

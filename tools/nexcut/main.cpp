@@ -115,7 +115,9 @@ int main(int argc, char** argv) {
       ->type_name("FIELDS");
   app.add_flag("--overlay-ms", o.clip.overlay.millis, "The overlay's time to the millisecond");
   app.add_flag("--telemetry", o.telemetry, "Write the window's GPS (.gpx) and G-sensor (.csv) next to the clip");
-  app.add_option("-o,--output", o.output, "Output file (a folder with --items)")->type_name("PATH");
+  app.add_option("-o,--output", o.output,
+                 "Output file: .mp4, or .mov for QuickTime (PCM footage keeps its PCM sound); a folder with --items")
+      ->type_name("PATH");
   app.add_flag("-y,--force", o.clip.overwrite, "Replace existing output files");
   std::string evidence_dir, sign_key;
   app.add_option("--evidence", evidence_dir,

@@ -656,10 +656,13 @@ CodecParPtr par_of(const AVCodecContext* enc) {
   return p;
 }
 
-std::future<EncodedAudio> start_audio(const Plan& plan, const ClipOptions& o, const Context& ctx) {
+// The clip's sound: AAC, or in a QuickTime clip of PCM footage the source's
+// PCM, cut on sample boundaries.
+std::future<EncodedAudio> start_audio(const Plan& plan, const ClipOptions& o, const Context& ctx, const fs::path& out) {
   if (!o.audio || plan.pieces.front().in->a < 0) return {};
   auto spans = audio_spans(plan);
-  return std::async(std::launch::async, [spans = std::move(spans), &ctx] { return build_audio(spans, ctx); });
+  const AVCodecID pcm = quicktime_output(out) ? kept_pcm(plan) : AV_CODEC_ID_NONE;
+  return std::async(std::launch::async, [spans = std::move(spans), pcm, &ctx] { return build_audio(spans, ctx, pcm); });
 }
 
 // Capture time of the frame a FrameReader over whole(plan) returned.
@@ -804,7 +807,7 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
       ctx.log->warn("--copy: the clip ends at {}, {:.3f} s after {}: B-frames are copied in whole groups",
                     format_iso(e, true), static_cast<double>(e - to) / 1000.0, format_iso(to, true));
   }
-  std::future<EncodedAudio> audio_fut = start_audio(plan, o, ctx);
+  std::future<EncodedAudio> audio_fut = start_audio(plan, o, ctx, out);
   ClipResult r = result_for(plan, out, mode, from, to);
   Muxer mux(out, o.overwrite);
   const AVRational vtb = plan.vtb();
@@ -997,7 +1000,7 @@ ClipResult make_composite(const CardScan& scan, LocalTime from, LocalTime to, La
   const AVRational fps = road.pieces.front().in->fps;
   EncoderSetup s = user_setup(o, W, H, vtb, fps);
   media::CodecContextPtr enc = open_encoder(s, output_codec(o, *road.pieces.front().in));
-  std::future<EncodedAudio> audio_fut = start_audio(cabin, o, ctx);
+  std::future<EncodedAudio> audio_fut = start_audio(cabin, o, ctx, out);
   Muxer mux(out, o.overwrite);
   CodecParPtr vpar = par_of(enc.get());
   mux.add_stream(vpar.get(), vtb, fps);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 extern "C" {
@@ -311,12 +312,41 @@ struct FifoDeleter {
 
 }  // namespace
 
-EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx) {
+bool is_pcm(AVCodecID id) { return id >= AV_CODEC_ID_PCM_S16LE && id < AV_CODEC_ID_ADPCM_IMA_QT; }
+
+bool quicktime_output(const fs::path& out) {
+  std::string e = out.extension().string();
+  for (char& c : e) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return e == ".mov";
+}
+
+AVCodecID kept_pcm(const Plan& plan) {
+  AVCodecID id = AV_CODEC_ID_NONE;
+  for (const Piece& p : plan.pieces) {
+    if (p.in->a < 0) return AV_CODEC_ID_NONE;  // a segment without sound: silence, encoded as AAC
+    const AVCodecID a = p.in->fmt->streams[p.in->a]->codecpar->codec_id;
+    if (!is_pcm(a) || (id != AV_CODEC_ID_NONE && a != id)) return AV_CODEC_ID_NONE;
+    id = a;
+  }
+  return id;
+}
+
+EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx, AVCodecID pcm) {
   EncodedAudio out;
   if (spans.empty()) return out;
   media::CodecContextPtr enc;
   std::unique_ptr<AVAudioFifo, FifoDeleter> fifo;
   int rate = 0, channels = 0;
+  // The samples' format between decoder and encoder: AAC's planar float, or
+  // kept PCM's: the source's codec, whose encoder takes the samples its
+  // decoder gives (s16 for sowt/twos, s32 for 24-bit lpcm), unchanged.
+  AVSampleFormat fmt = AV_SAMPLE_FMT_FLTP;
+  const AVCodec* pcm_enc = nullptr;
+  if (pcm != AV_CODEC_ID_NONE) {
+    pcm_enc = avcodec_find_encoder(pcm);
+    if (!pcm_enc || !pcm_enc->sample_fmts) throw IoError(std::string("FFmpeg has no ") + avcodec_get_name(pcm) + " encoder");
+    fmt = pcm_enc->sample_fmts[0];
+  }
   int64_t pts = 0;
   media::FramePtr ef(av_frame_alloc());
   media::FramePtr df(av_frame_alloc());
@@ -345,9 +375,20 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
       encode(enc.get(), ef.get(), collect);
     }
   };
+  // Pointers to sample `off` of a frame in `fmt` (one per channel if planar).
+  auto at = [&](uint8_t* const* data, int64_t off) {
+    const bool planar = av_sample_fmt_is_planar(fmt) != 0;
+    const int64_t step = av_get_bytes_per_sample(fmt) * (planar ? 1 : channels);
+    std::vector<void*> planes(planar ? static_cast<size_t>(channels) : 1);
+    for (size_t c = 0; c < planes.size(); ++c) planes[c] = data[c] + off * step;
+    return planes;
+  };
   auto silence = [&](int64_t n) {
-    std::vector<float> zeros(4096, 0.0f);
-    std::vector<void*> planes(static_cast<size_t>(channels), zeros.data());
+    std::vector<uint8_t> zeros(static_cast<size_t>(4096 * channels * av_get_bytes_per_sample(fmt)));
+    std::vector<uint8_t*> data(static_cast<size_t>(channels), nullptr);
+    av_samples_fill_arrays(data.data(), nullptr, zeros.data(), channels, 4096, fmt, 1);
+    av_samples_set_silence(data.data(), 0, 4096, channels, fmt);
+    std::vector<void*> planes = at(data.data(), 0);
     while (n > 0) {
       const int k = static_cast<int>(std::min<int64_t>(n, 4096));
       av_audio_fifo_write(fifo.get(), planes.data(), k);
@@ -380,12 +421,13 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
     dec->pkt_timebase = st->time_base;
     media::check_av(avcodec_open2(dec.get(), dc, nullptr), s.media.file.string() + ": open audio decoder");
     // PCM (sowt/twos/lpcm), or any other decoder's format: converted to
-    // planar float for the AAC encoder, sample for sample (same rate).
+    // planar float for the AAC encoder, sample for sample (same rate); kept
+    // PCM needs no conversion.
     media::SwrPtr swr;
     media::FramePtr cf;
-    if (dec->sample_fmt != AV_SAMPLE_FMT_FLTP) {
+    if (dec->sample_fmt != fmt) {
       SwrContext* raw = nullptr;
-      media::check_av(swr_alloc_set_opts2(&raw, &dec->ch_layout, AV_SAMPLE_FMT_FLTP, dec->sample_rate, &dec->ch_layout,
+      media::check_av(swr_alloc_set_opts2(&raw, &dec->ch_layout, fmt, dec->sample_rate, &dec->ch_layout,
                                           dec->sample_fmt, dec->sample_rate, 0, nullptr),
                       s.media.file.string() + ": audio conversion");
       swr.reset(raw);
@@ -397,19 +439,21 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
     if (!enc) {
       rate = dec->sample_rate;
       channels = dec->ch_layout.nb_channels;
-      const AVCodec* ac = avcodec_find_encoder(AV_CODEC_ID_AAC);
+      const AVCodec* ac = pcm_enc ? pcm_enc : avcodec_find_encoder(AV_CODEC_ID_AAC);
       if (!ac) throw IoError("FFmpeg has no AAC encoder");
       enc.reset(avcodec_alloc_context3(ac));
       if (!enc) throw IoError("out of memory");
-      enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+      enc->sample_fmt = fmt;
       enc->sample_rate = rate;
       media::check_av_io(av_channel_layout_copy(&enc->ch_layout, &dec->ch_layout), "channel layout");
-      enc->bit_rate = st->codecpar->bit_rate > 0 ? st->codecpar->bit_rate : 64000 * channels;
-      enc->profile = FF_PROFILE_AAC_LOW;
+      if (!pcm_enc) {
+        enc->bit_rate = st->codecpar->bit_rate > 0 ? st->codecpar->bit_rate : 64000 * channels;
+        enc->profile = FF_PROFILE_AAC_LOW;
+      }
       enc->time_base = {1, rate};
       enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-      media::check_av_io(avcodec_open2(enc.get(), ac, nullptr), "open AAC encoder");
-      fifo.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, channels, 4096));
+      media::check_av_io(avcodec_open2(enc.get(), ac, nullptr), std::string("open ") + ac->name + " encoder");
+      fifo.reset(av_audio_fifo_alloc(fmt, channels, 4096));
       if (!fifo) throw IoError("out of memory");
       out.tb = {1, rate};
     } else if (dec->sample_rate != rate || dec->ch_layout.nb_channels != channels) {
@@ -436,9 +480,7 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
       if (cursor >= want_to) return;
       const int64_t off = cursor - p;
       const int64_t k = std::min(p + n, want_to) - cursor;
-      std::vector<void*> planes(static_cast<size_t>(channels));
-      for (int c = 0; c < channels; ++c)
-        planes[static_cast<size_t>(c)] = reinterpret_cast<float*>(f->extended_data[c]) + off;
+      std::vector<void*> planes = at(f->extended_data, off);
       av_audio_fifo_write(fifo.get(), planes.data(), static_cast<int>(k));
       cursor += k;
       encode_from_fifo(false);
@@ -466,7 +508,7 @@ EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx
         media::check_av(ret, s.media.file.string() + ": decode audio");
         if (swr) {
           av_frame_unref(cf.get());
-          cf->format = AV_SAMPLE_FMT_FLTP;
+          cf->format = fmt;
           cf->sample_rate = df->sample_rate;
           media::check_av_io(av_channel_layout_copy(&cf->ch_layout, &df->ch_layout), "channel layout");
           cf->nb_samples = df->nb_samples;
@@ -511,6 +553,7 @@ void check_output(const fs::path& out, bool overwrite) {
 Muxer::Muxer(const fs::path& out, bool overwrite, const char* format)
     : out_(out), tmp_(temp_path_for(out)), guard_(tmp_) {
   check_output(out, overwrite);
+  if (!format) format = quicktime_output(out) ? "mov" : "mp4";
   AVFormatContext* raw = nullptr;
   media::check_av_io(avformat_alloc_output_context2(&raw, nullptr, format, nullptr), std::string(format) + " muxer");
   oc_.reset(raw);

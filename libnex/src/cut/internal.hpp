@@ -229,7 +229,14 @@ struct AudioSpan {
   int64_t src_from = 0;              // vtb, in the source file
   int64_t out_from = 0, out_to = 0;  // otb, on the output timeline
 };
-EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx);
+// pcm: keep the sound PCM in that codec (a QuickTime clip of PCM footage:
+// kept_pcm) instead of encoding AAC.
+EncodedAudio build_audio(const std::vector<AudioSpan>& spans, const Context& ctx, AVCodecID pcm = AV_CODEC_ID_NONE);
+// The PCM codec every piece's audio has (sowt: pcm_s16le, twos: pcm_s16be,
+// lpcm: e.g. pcm_s24le); AV_CODEC_ID_NONE when one has none or another.
+AVCodecID kept_pcm(const Plan& plan);
+// The output is QuickTime (.mov, .MOV): the Muxer writes "mov".
+bool quicktime_output(const fs::path& out);
 std::vector<AudioSpan> audio_spans(const Plan& plan);
 
 struct MuxMeta {
@@ -240,12 +247,13 @@ struct MuxMeta {
   std::string make, model, comment;
 };
 
-// MP4 writer: temporary name, moov reserved at the front (faststart without
+// MP4 / QuickTime writer: temporary name, moov reserved at the front (faststart without
 // a second pass), rename on finish.
 class Muxer {
  public:
-  // format: "mp4", or "mov" (QuickTime: PCM audio)
-  Muxer(const fs::path& out, bool overwrite, const char* format = "mp4");
+  // format: "mp4", or "mov" (QuickTime: PCM audio); nullptr: by the
+  // output's name (quicktime_output)
+  Muxer(const fs::path& out, bool overwrite, const char* format = nullptr);
   ~Muxer();
   Muxer(const Muxer&) = delete;
   Muxer& operator=(const Muxer&) = delete;
