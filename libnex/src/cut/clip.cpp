@@ -357,6 +357,9 @@ class Rejoin {
     s_ = setup_from(in_);
     s_.time_base = av_inv_q(in_.fps);
     if (par->level > 0) s_.level = std::to_string(par->level);
+    // (an unprobed MP4 leaves the level unknown: the camera's SPS says it)
+    if (!hevc_ && s_.level.empty() && !avcc_.sps.empty() && avcc_.sps[0].size() > 3)
+      s_.level = std::to_string(avcc_.sps[0][3]);
     if (first->sample_aspect_ratio.num > 0) s_.sar = first->sample_aspect_ratio;
     if (first->color_range != AVCOL_RANGE_UNSPECIFIED) s_.range = first->color_range;
     if (first->colorspace != AVCOL_SPC_UNSPECIFIED) s_.space = first->colorspace;
@@ -382,11 +385,20 @@ class Rejoin {
     s_.pix_fmt = pix_fmt_;
     s_.preset = "ultrafast";
     s_.profile = depth > 8 ? "main10" : "main";
+    // The camera's level and tier (hvcC: general_level_idc = 30 x the level;
+    // x265's level-idc is 10 x the level), so that a player the camera's
+    // level suits plays the clip; x265 alone would choose the lowest that
+    // fits.
     s_.level.clear();
+    const AVCodecParameters* par = in_.vst()->codecpar;
+    if (par->extradata_size > 12 && par->extradata[12] >= 3) {
+      s_.level = std::to_string(par->extradata[12] / 3);
+      s_.params = std::string("high-tier=") + ((par->extradata[1] & 0x20) ? "1" : "0") + ":";
+    }
     if (s_.bitrate <= 0) s_.crf = 20;
     s_.inband = true;
-    s_.params = "bframes=0:open-gop=0:scenecut=0:repeat-headers=1:annexb=1:info=0:frame-threads=1:keyint=" +
-                std::to_string(std::max(s_.gop, 1));
+    s_.params += "bframes=0:open-gop=0:scenecut=0:repeat-headers=1:annexb=1:info=0:frame-threads=1:keyint=" +
+                 std::to_string(std::max(s_.gop, 1));
     // The re-encoded pictures carry their own parameter sets (hev1), so the
     // coding tree need not be the camera's: 16x16 CTUs and the quicker
     // rate-distortion level take 12-15 % less time than ultrafast's 32x32
@@ -395,6 +407,19 @@ class Rejoin {
     // up to 1080p.
     s_.params += ":rd=1";
     if (static_cast<int64_t>(s_.width) * s_.height <= 1920 * 1088) s_.params += ":ctu=16";
+    if (!s_.level.empty()) {
+      // x265 refuses a level the pictures exceed (a camera that signals too
+      // low a one): then it chooses (a trial, with x265's own log quiet)
+      EncoderSetup trial = s_;
+      trial.params += ":log-level=none";
+      try {
+        open_x265(trial);
+      } catch (const IoError&) {
+        ctx_.log->warn("{}: x265 cannot encode at the camera's level {}.{}: the re-encoded pictures get the level x265 "
+                       "chooses", in_.file.string(), std::atoi(s_.level.c_str()) / 10, std::atoi(s_.level.c_str()) % 10);
+        s_.level.clear();
+      }
+    }
     ctx_.log->debug("head encoder: libx265 {} {}", s_.profile, s_.params);
   }
 

@@ -271,6 +271,7 @@ media::CodecContextPtr open_x265(const EncoderSetup& s) {
   if (!s.inband) c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;  // hvcC in the sample entry (hvc1)
   std::string params = "log-level=error";
   if (!s.profile.empty()) params += ":profile=" + s.profile;
+  if (!s.level.empty()) params += ":level-idc=" + s.level;  // 10 x the level
   if (!s.params.empty()) params += ":" + s.params;
   av_opt_set(c->priv_data, "x265-params", params.c_str(), 0);
   media::check_av_io(avcodec_open2(c.get(), vc, nullptr), "open libx265 (preset " + s.preset + ")");
