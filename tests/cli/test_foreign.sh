@@ -59,6 +59,11 @@ declare -A SEGS=([h264-high-noelst]=2 [h264-high-b3]=3 [h264-main-b1-open]=3 [h2
 declare -A AUDIO=([h264-high-noelst]=mp4a [h264-high-b3]=mp4a [h264-main-b1-open]=sowt [h264-baseline-25]=null [h264-high-60]=mp4a
   [h264-vfr]=mp4a [h264-main-60s]=twos [h264-b2-180s]=mp4a [h264-5b]=sowt [h264-main-lpcm]=lpcm)
 declare -A SEGLEN=([h264-main-60s]=60 [h264-b2-180s]=180 [hevc-180s]=180 [h264-5b]=10 [hevc-5b]=10)
+# what the road camera's SPS signals where foreign_card.sh gives it more than
+# the encoder's defaults: colour (VUI full range flag, colour primaries) and
+# a level above the lowest that fits (level_idc)
+declare -A VUI=([h264-high-b3]="0 1" [h264-main-b1-open]="1 6" [hevc-main]="1 1")
+declare -A LEVEL=([h264-baseline-25]=40 [hevc-main10]=123)
 # at SECONDS: the camera time SECONDS after 08:12:00 (HH:MM:SS.f)
 at() { date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + ${1%.*} ))" +%H:%M:%S.${1#*.}; }
 
@@ -101,6 +106,22 @@ for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25
 
   # exact: inside one segment, across one boundary, across every boundary
   exact "$p" road 08:12:03.3 08:12:09.1 "$p-in.mp4"
+  # its re-encoded head coded like the camera's pictures: the same profile,
+  # level, colour description and aspect ratio, at the camera's bitrate
+  # (tests/harness/encparams.py reads the parameter sets itself)
+  r=$(jq -r '.[0].reencoded_frames' "$WORK/out")
+  /usr/bin/python3 "$harness/encparams.py" "$p" road 2026-11-20T08:12:03.3 2026-11-20T08:12:09.1 "$p-in.mp4" \
+    --same-level > enc.out || fail "$p: the re-encoded pictures are not coded like the camera's"
+  echo "encparams $p: $(cat enc.out)"
+  assert_eq "$(jq -r .reencoded_frames enc.out)" "$r" "($p: re-encoded frames found by their bytes)"
+  [ "$r" -gt 0 ] || fail "$p: nothing re-encoded to check"
+  jq -e '[.runs[] | select(.checked)] | length > 0' enc.out >/dev/null || fail "$p: no re-encoded run long enough for its bitrate"
+  if [ -n "${VUI[$p]:-}" ]; then
+    assert_eq "$(jq -r '"\(.camera_sps.full_range) \(.camera_sps.primaries)"' enc.out)" "${VUI[$p]}" "($p: the card's colour)"
+  fi
+  if [ -n "${LEVEL[$p]:-}" ]; then
+    assert_eq "$(jq -r .camera_sps.level enc.out)" "${LEVEL[$p]}" "($p: the card's level)"
+  fi
   exact "$p" road "$(at $((seglen - 8)).4)" "$(at $((seglen + 7)).9)" "$p-one.mp4"
   last=$(( ${SEGS[$p]} * seglen ))
   to=$(at $((last - 1)).3)

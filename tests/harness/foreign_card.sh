@@ -66,6 +66,18 @@ spec=${P[$profile]:-}
 read -r codec fps bf gop open container audio seglen nseg extra <<<"$spec"
 interior=1; [ "$codec" = hevc ] && interior=0
 w=480 h=272
+# The colour description some cameras write in the SPS's VUI (the others
+# write none): BT.709 at video range, and full range as Novatek-based
+# cameras and HEVC ones record it (BT.601 / BT.709), so that a smart cut's
+# re-encoded pictures are checked to say the same (tests/harness/encparams.py).
+declare -A COLOUR=(
+  [h264-high-b3]="-color_range tv -color_primaries bt709 -color_trc bt709 -colorspace bt709"
+  [h264-main-b1-open]="-color_range pc -color_primaries smpte170m -color_trc smpte170m -colorspace smpte170m"
+  [hevc-main]="-color_range pc -color_primaries bt709 -color_trc bt709 -colorspace bt709"
+)
+# A level above what the picture needs, as cameras signal one level for
+# every resolution they record (x264/x265 choose the lowest by themselves).
+declare -A LEVEL=([h264-baseline-25]=4.0 [hevc-main10]=4.1)
 
 [ "$verify_only" = 1 ] || mkdir -p "$card/drive"
 [ "$verify_only" = 1 ] || printf 'model: pro\nserial: "FOREIGN-%s"\nfirmware: "ffmpeg"\nutc_offset: "+00:00"\ncapacity: 8589934592\n' \
@@ -94,6 +106,7 @@ encode() { # encode SEG_INDEX CAMERA OUT
       [ "$extra" = pyramid ] && x264="$x264:b-pyramid=normal"
       [ "$extra" = nopyramid ] && x264="$x264:b-pyramid=none"
       [ "$open" = 1 ] && x264="$x264:open-gop=1"
+      [ -n "${LEVEL[$profile]:-}" ] && x264="$x264:level=${LEVEL[$profile]}"
       local prof=high; [ "$bf" = 0 ] && prof=baseline; case $profile in *main*) prof=main ;; esac
       venc=(-c:v libx264 -preset veryfast -profile:v "$prof" -b:v 600k -x264-params "$x264")
       if [ "$extra" = scenecut ]; then
@@ -103,9 +116,12 @@ encode() { # encode SEG_INDEX CAMERA OUT
     hevc)
       local x265="keyint=$g:min-keyint=1:bframes=$bf:scenecut=0:log-level=error"
       [ "$open" = 1 ] && x265="$x265:open-gop=1" || x265="$x265:open-gop=0"
+      [ -n "${LEVEL[$profile]:-}" ] && x265="$x265:level-idc=${LEVEL[$profile]}"
       local pix=yuv420p; [[ $profile == *main10* ]] && pix=yuv420p10le
       venc=(-c:v libx265 -preset ultrafast -pix_fmt "$pix" -b:v 500k -x265-params "$x265" -tag:v "$extra") ;;
   esac
+  # shellcheck disable=SC2206
+  venc+=(${COLOUR[$profile]:-})
   if [ "$cam" = 2 ] && [ "$audio" != none ]; then
     # one continuous chirp over the whole card (400 Hz rising 2 Hz a
     # second): no stretch of it repeats, so a clip's audio matches the
