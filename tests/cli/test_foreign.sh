@@ -221,11 +221,56 @@ cp h264-high-b3/drive/20261120_081200_1.mp4 mixed/drive/
 # the next segment from another camera: HEVC
 foreign_card hevc-main
 cp hevc-main/drive/20261120_081220_1.mp4 mixed/drive/
-expect_exit 0 nexcut mixed --from 08:12:15 --to 08:12:25 -o mixed.mp4 --format json
-# a codec change at a boundary: the clip is made by re-encoding (a warning says why)
-assert_contains "$WORK/err" "re-encoding"
-clean mixed.mp4
-cmp_frames mixed road 2026-11-20T08:12:15.000 2026-11-20T08:12:25.000 mixed.mp4
+# a codec change at a boundary: only the segment in the other codec is
+# re-encoded (a warning names it), into the first's codec; the rest is cut
+# as usual (the copied frames bit-identical), in --exact and in --copy
+mixed_clip() { # CARD MODE CODEC OUT [framecmp args]: a clip across the change, checked
+  local card=$1 mode=$2 codec=$3 out=$4 n r s e; shift 4
+  expect_exit 0 nexcut "$card" --from 08:12:15 --to 08:12:25 --$mode -o "$out" --format json
+  n=$(jq -r '.[0].frames' "$WORK/out"); r=$(jq -r '.[0].reencoded_frames' "$WORK/out")
+  s=$(jq -r '.[0].start' "$WORK/out"); e=$(jq -r '.[0].end' "$WORK/out")
+  assert_eq "$(ffprobe -v error -select_streams v -show_entries stream=codec_name -of csv=p=0 "$out")" "$codec" "($card: the clip's codec)"
+  [ "$r" -lt "$n" ] && [ "$r" -ge 150 ] || fail "$card --$mode: $r of $n frames re-encoded"
+  clean "$out"
+  cmp_frames "$card" road "$s" "$e" "$out" --copied $((n - r)) --gst "$@"
+}
+mixed_clip mixed exact h264 mixed.mp4
+assert_contains "$WORK/err" "20261120_081220_1.mp4 is hevc, the clip h264: its 150 frame(s) in the clip are re-encoded"
+! grep -q "whole clip" "$WORK/err" || fail "the whole clip re-encoded"
+mixed_clip mixed copy h264 mixed-copy.mp4
+# the other way round: an HEVC clip, the H.264 segment re-encoded
+mkdir -p mixed2/drive; cp h264-high-b3/camera.yaml mixed2/
+cp hevc-main/drive/20261120_081200_1.mp4 mixed2/drive/
+cp h264-high-b3/drive/20261120_081220_1.mp4 mixed2/drive/
+mixed_clip mixed2 exact hevc mixed2.mp4
+assert_contains "$WORK/err" "20261120_081220_1.mp4 is h264, the clip hevc"
+# H.264 from another camera (29.97 fps, a 1/30000 time base, MOV, full-range
+# BT.601): its parameter sets differ, so it is re-encoded, its pictures
+# moved into the clip's video-range BT.709 (compared by their RGB's luma);
+# the two time bases share the clip's timeline (1/90000)
+foreign_card h264-main-b1-open
+mkdir -p mixed3/drive; cp h264-high-b3/camera.yaml mixed3/
+cp h264-high-b3/drive/20261120_081200_1.mp4 mixed3/drive/
+cp h264-main-b1-open/drive/20261120_081220_1.MOV mixed3/drive/
+mixed_clip mixed3 exact h264 mixed3.mp4 --rgb
+assert_contains "$WORK/err" "has other H.264 parameter sets than 20261120_081200_1.mp4"
+assert_eq "$(ffprobe -v error -select_streams v -show_entries stream=time_base -of csv=p=0 mixed3.mp4)" 1/90000 "(the clip's time base)"
+# HEVC of the same profile and colour description with other parameter
+# sets (2 B-frames, 0.5 s GOPs): copied, with its parameter sets in-band
+# (hev1) and an end of sequence before it; nothing re-encoded but the head
+# and a tail
+mkdir -p mixed4/drive; cp h264-high-b3/camera.yaml mixed4/
+cp hevc-main/drive/20261120_081200_1.mp4 mixed4/drive/
+ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=480x272:rate=30 -t 10 -c:v libx265 -tag:v hvc1 \
+  -color_range pc -color_primaries bt709 -color_trc bt709 -colorspace bt709 \
+  -x265-params log-level=error:keyint=15:min-keyint=15:bframes=2:scenecut=0 mixed4/drive/20261120_081220_1.mp4
+expect_exit 0 nexcut mixed4 --from 08:12:15.5 --to 08:12:25 -o mixed4.mp4 --format json
+n=$(jq -r '.[0].frames' "$WORK/out"); r=$(jq -r '.[0].reencoded_frames' "$WORK/out")
+[ "$r" -lt 30 ] || fail "mixed4: $r of $n frames re-encoded"
+! grep -q "are re-encoded" "$WORK/err" || fail "mixed4: a segment re-encoded"
+assert_eq "$(ffprobe -v error -select_streams v -show_entries stream=codec_tag_string -of csv=p=0 mixed4.mp4)" hev1 "(in-band parameter sets)"
+clean mixed4.mp4
+cmp_frames mixed4 road 2026-11-20T08:12:15.500 2026-11-20T08:12:25.000 mixed4.mp4 --copied $((n - r)) --gst
 # a mid-drive change of picture size (480x272 -> 320x240, H.264 both): one
 # error line naming the file and both sizes, exit 1, nothing left behind (a
 # clip on either side of the change is made as usual)

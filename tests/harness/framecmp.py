@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""framecmp.py CARD CAMERA FROM TO CLIP [--copied N] [--gst] [--audio]
+"""framecmp.py CARD CAMERA FROM TO CLIP [--copied N] [--gst] [--audio] [--rgb]
    framecmp.py --gst-only CLIP: GStreamer's check alone (a clip with no
    source window to compare with: timelapses, layouts)
 
@@ -54,6 +54,11 @@ correlates near 0, a shift of 1 ms below 0, of 0.3 ms at 0.7; a shift of
 (a swell of up to 1.7x over 2048 samples: down to 0.88 and 1 dB). The
 clip's audio must be as long as its video to within one AAC frame.
 
+With --rgb, the thumbnails are the luma of each frame's RGB picture (read
+with its own colour matrix and range) instead of its Y plane: for a clip
+whose re-encoded part moved another camera's BT.601 pictures into the
+clip's BT.709, where the same colours have other Y values.
+
 With --gst, GStreamer (qtdemux ! h264parse|h265parse ! avdec_*) must decode
 the same number of frames without an error, and the audio track too (AAC:
 aacparse ! avdec_aac; PCM: qtdemux's raw audio through audioconvert).
@@ -69,6 +74,7 @@ import sys
 import numpy as np
 
 W, H = 128, 72
+RGB = False  # --rgb: thumbnails' luma from RGB (see decode)
 
 
 def run(cmd, **kw):
@@ -96,9 +102,18 @@ def decode(path):
         times.append(int(f[2]) * tb)  # pts
         durs.append(int(f[3]) * tb)
         sums.append(f[5])
-    raw = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
-               "-vf", "scale=%d:%d:flags=area,format=gray" % (W, H), "-f", "rawvideo", "-"]).stdout
-    thumbs = np.frombuffer(raw, dtype=np.uint8).reshape(-1, H, W).astype(np.float64)
+    if RGB:
+        # luma from the RGB picture, each frame read with its own colour
+        # matrix and range (a clip that converted another camera's BT.601
+        # into its BT.709 has other Y values for the same colours)
+        raw = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+                   "-vf", "scale=%d:%d:flags=area,format=rgb24" % (W, H), "-f", "rawvideo", "-"]).stdout
+        rgb = np.frombuffer(raw, dtype=np.uint8).reshape(-1, H, W, 3).astype(np.float64)
+        thumbs = rgb @ np.array([0.299, 0.587, 0.114])
+    else:
+        raw = run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+                   "-vf", "scale=%d:%d:flags=area,format=gray" % (W, H), "-f", "rawvideo", "-"]).stdout
+        thumbs = np.frombuffer(raw, dtype=np.uint8).reshape(-1, H, W).astype(np.float64)
     if len(thumbs) != len(times):
         sys.exit("framecmp: %s: %d thumbnails for %d frames" % (path, len(thumbs), len(times)))
     return times, sums, thumbs, durs
@@ -126,6 +141,10 @@ def main():
         i = args.index("--copied")
         copied = int(args[i + 1])
         del args[i:i + 2]
+    if "--rgb" in args:
+        global RGB
+        args.remove("--rgb")
+        RGB = True
     if "--gst" in args:
         args.remove("--gst")
         gst = True

@@ -22,6 +22,7 @@
 #include <semaphore>
 #include <set>
 #include <thread>
+#include <tuple>
 
 extern "C" {
 #include <libavutil/imgutils.h>
@@ -95,17 +96,48 @@ namespace {
 namespace h = h264;
 
 // Frames in the encoder's pixel format and size (converted when a decoder
-// gives another; a mid-drive change of picture size is scaled to the first).
+// gives another; a mid-drive change of picture size is scaled to the first)
+// and, when given one, the clip's colour range and matrix (a segment from
+// another camera, re-encoded into the clip: full range into video range,
+// BT.601 into BT.709).
 class Yuv420 {
  public:
-  explicit Yuv420(AVPixelFormat to = AV_PIX_FMT_YUV420P, int w = 0, int h = 0) : to_(to), w_(w), h_(h) {}
+  explicit Yuv420(AVPixelFormat to = AV_PIX_FMT_YUV420P, int w = 0, int h = 0,
+                  AVColorRange range = AVCOL_RANGE_UNSPECIFIED, AVColorSpace space = AVCOL_SPC_UNSPECIFIED)
+      : to_(to), w_(w), h_(h), range_(range), space_(space) {}
   AVFrame* operator()(AVFrame* f) {
     const int w = w_ > 0 ? w_ : f->width, h = h_ > 0 ? h_ : f->height;
+    auto full = [](AVColorRange r, int fmt) { return r == AVCOL_RANGE_JPEG || (r == AVCOL_RANGE_UNSPECIFIED && fmt == AV_PIX_FMT_YUVJ420P); };
+    const bool from_full = full(f->color_range, f->format), to_full = full(range_, to_);
+    // (a file that states no range is taken to be in the clip's)
+    const bool range = range_ != AVCOL_RANGE_UNSPECIFIED && f->color_range != AVCOL_RANGE_UNSPECIFIED &&
+                       from_full != to_full;
+    const bool matrix = space_ != AVCOL_SPC_UNSPECIFIED && f->colorspace != AVCOL_SPC_UNSPECIFIED &&
+                        sws_getCoefficients(f->colorspace) != sws_getCoefficients(space_);
     if ((f->format == to_ || (to_ == AV_PIX_FMT_YUV420P && f->format == AV_PIX_FMT_YUVJ420P)) && w == f->width &&
-        h == f->height)
+        h == f->height && !range && !matrix)
       return f;
-    sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), w, h,
-                                    to_, SWS_BICUBIC, nullptr, nullptr, nullptr));
+    if (!range && !matrix) {
+      if (std::get<0>(key_) >= 0) sws_.reset(), std::get<0>(key_) = -1;  // (not the converting one)
+      sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height, static_cast<AVPixelFormat>(f->format), w, h,
+                                      to_, SWS_BICUBIC, nullptr, nullptr, nullptr));
+    } else if (!sws_ || key_ != std::tuple{f->format, f->width, f->height, f->color_range, f->colorspace}) {
+      key_ = {f->format, f->width, f->height, f->color_range, f->colorspace};
+      const int* src = sws_getCoefficients(f->colorspace != AVCOL_SPC_UNSPECIFIED ? f->colorspace : SWS_CS_DEFAULT);
+      const int* dst = sws_getCoefficients(space_ != AVCOL_SPC_UNSPECIFIED ? space_ : SWS_CS_DEFAULT);
+      if (!matrix) {
+        sws_ = ranged(f->format, f->width, f->height, from_full, to_, w, h, to_full, src, dst);
+      } else {
+        // swscale changes matrices only to and from RGB: YUV (the file's
+        // matrix and range) -> 16-bit RGB -> YUV (the clip's).
+        sws_ = ranged(f->format, f->width, f->height, from_full, AV_PIX_FMT_GBRP16, w, h, true, src, src);
+        rgb_sws_ = ranged(AV_PIX_FMT_GBRP16, w, h, true, to_, w, h, to_full, dst, dst);
+        rgb_.reset(av_frame_alloc());
+        if (!rgb_) throw IoError("out of memory");
+        rgb_->format = AV_PIX_FMT_GBRP16, rgb_->width = w, rgb_->height = h;
+        media::check_av_io(av_frame_get_buffer(rgb_.get(), 0), "frame buffer");
+      }
+    }
     if (!sws_) throw InputError("cannot convert the video's pixel format");
     if (!buf_ || buf_->width != w || buf_->height != h) {
       buf_.reset(av_frame_alloc());
@@ -116,16 +148,42 @@ class Yuv420 {
       media::check_av_io(av_frame_get_buffer(buf_.get(), 0), "frame buffer");
     }
     media::check_av_io(av_frame_make_writable(buf_.get()), "frame buffer");
-    sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, buf_->data, buf_->linesize);
+    if (matrix) {
+      sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, rgb_->data, rgb_->linesize);
+      sws_scale(rgb_sws_.get(), rgb_->data, rgb_->linesize, 0, h, buf_->data, buf_->linesize);
+    } else {
+      sws_scale(sws_.get(), f->data, f->linesize, 0, f->height, buf_->data, buf_->linesize);
+    }
     av_frame_copy_props(buf_.get(), f);
+    if (range) buf_->color_range = range_;
+    if (matrix) buf_->colorspace = space_;
     return buf_.get();
   }
 
  private:
   AVPixelFormat to_;
   int w_, h_;
-  media::SwsPtr sws_;
-  media::FramePtr buf_;
+  AVColorRange range_;
+  AVColorSpace space_;
+  // A converter with its ranges and matrices set before it is set up (one
+  // set up for a plain copy, same format and size, would ignore them).
+  static media::SwsPtr ranged(int from, int fw, int fh, bool from_full, int to, int tw, int th, bool to_full,
+                              const int* from_coef, const int* to_coef) {
+    media::SwsPtr p(sws_alloc_context());
+    if (!p) throw IoError("out of memory");
+    SwsContext* c = p.get();
+    av_opt_set_int(c, "srcw", fw, 0), av_opt_set_int(c, "srch", fh, 0), av_opt_set_int(c, "src_format", from, 0);
+    av_opt_set_int(c, "dstw", tw, 0), av_opt_set_int(c, "dsth", th, 0), av_opt_set_int(c, "dst_format", to, 0);
+    av_opt_set_int(c, "sws_flags", SWS_LANCZOS | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, 0);
+    av_opt_set_int(c, "src_range", from_full ? 1 : 0, 0), av_opt_set_int(c, "dst_range", to_full ? 1 : 0, 0);
+    if (sws_init_context(c, nullptr, nullptr) < 0) throw InputError("cannot convert the video's colours");
+    sws_setColorspaceDetails(c, from_coef, from_full ? 1 : 0, to_coef, to_full ? 1 : 0, 0, 1 << 16, 1 << 16);
+    return p;
+  }
+
+  std::tuple<int, int, int, AVColorRange, AVColorSpace> key_{-1, 0, 0, AVCOL_RANGE_UNSPECIFIED, AVCOL_SPC_UNSPECIFIED};
+  media::SwsPtr sws_, rgb_sws_;
+  media::FramePtr buf_, rgb_;
 };
 
 std::string profile_name(int profile) {
@@ -275,7 +333,9 @@ class Rejoin {
     size_t idx = 0;
     AVFrame* first = reader.next(&ts, &idx);
     if (!first) throw InputError(p.in->file.string() + ": cannot decode the frame at " + format_iso(p.in->time_of(p.in->frames[from].ts), true));
-    if (!enc_ready_) init(first);
+    // (the encoder is set up like the camera of `in_`: its own frame's
+    // aspect ratio and colour only when the first re-encoded run is its)
+    if (!enc_ready_) init(first, same_extradata(*p.in, in_));
     if (ready) ready();
     media::CodecContextPtr enc = open();
     std::vector<media::PacketPtr> out;
@@ -296,7 +356,7 @@ class Rejoin {
       o->flags = pkt->flags & AV_PKT_FLAG_KEY;
       out.push_back(std::move(o));
     };
-    Yuv420 conv(pix_fmt_);
+    Yuv420 conv(pix_fmt_, 0, 0, s_.range, s_.space);
     for (AVFrame* f = first; f; f = reader.next(&ts, &idx)) {
       AVFrame* g = conv(f);
       g->pict_type = out_ts.empty() ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
@@ -352,7 +412,7 @@ class Rejoin {
 
   // The first frame tells what the container may not: the sample aspect
   // ratio, colour description and pixel format as the decoder read them.
-  void init(AVFrame* first) {
+  void init(AVFrame* first, bool own) {
     const AVCodecParameters* par = in_.vst()->codecpar;
     s_ = setup_from(in_);
     s_.time_base = av_inv_q(in_.fps);
@@ -360,11 +420,11 @@ class Rejoin {
     // (an unprobed MP4 leaves the level unknown: the camera's SPS says it)
     if (!hevc_ && s_.level.empty() && !avcc_.sps.empty() && avcc_.sps[0].size() > 3)
       s_.level = std::to_string(avcc_.sps[0][3]);
-    if (first->sample_aspect_ratio.num > 0) s_.sar = first->sample_aspect_ratio;
-    if (first->color_range != AVCOL_RANGE_UNSPECIFIED) s_.range = first->color_range;
-    if (first->colorspace != AVCOL_SPC_UNSPECIFIED) s_.space = first->colorspace;
-    if (first->color_primaries != AVCOL_PRI_UNSPECIFIED) s_.primaries = first->color_primaries;
-    if (first->color_trc != AVCOL_TRC_UNSPECIFIED) s_.trc = first->color_trc;
+    if (own && first->sample_aspect_ratio.num > 0) s_.sar = first->sample_aspect_ratio;
+    if (own && first->color_range != AVCOL_RANGE_UNSPECIFIED) s_.range = first->color_range;
+    if (own && first->colorspace != AVCOL_SPC_UNSPECIFIED) s_.space = first->colorspace;
+    if (own && first->color_primaries != AVCOL_PRI_UNSPECIFIED) s_.primaries = first->color_primaries;
+    if (own && first->color_trc != AVCOL_TRC_UNSPECIFIED) s_.trc = first->color_trc;
     s_.bitrate = par->bit_rate > 0 ? par->bit_rate : 0;
     s_.threads = 1;  // frame threads make rate control depend on timing: clips would differ run to run
     par_.reset(avcodec_parameters_alloc());
@@ -664,6 +724,11 @@ std::vector<bool> copyable_pieces(const Plan& plan, const std::string& codec, Pi
     else if (want == AV_CODEC_ID_HEVC && (p->profile != rp->profile || p->format != rp->format ||
                                           in.nal_length_size != r.nal_length_size))
       differs = "has another HEVC profile or pixel format than " + r.file.filename().string();
+    else if (p->color_range != rp->color_range || p->color_space != rp->color_space ||
+             p->color_primaries != rp->color_primaries || p->color_trc != rp->color_trc)
+      // (one colour description for the clip: its re-encoded pictures
+      // follow the first file's, and a player keeps the one it started with)
+      differs = "has another colour description than " + r.file.filename().string();
     ok[i] = differs.empty();
     if (!ok[i]) {
       const Piece& pc = plan.pieces[i];
@@ -963,11 +1028,14 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
                         static_cast<int64_t>(run.to)});
       continue;
     }
-    // A copy followed by another file's copy with other parameter sets
-    // (HEVC) ends its coded video sequence: its last packet is held back
-    // for an end-of-sequence NAL.
-    const bool ends_sequence = rejoin && rejoin->hevc() && copy_next(i) && runs[i + 1].piece != run.piece &&
-                               !same_extradata(*runs[i + 1].piece->in, in);
+    // HEVC: a copy followed by re-encoded pictures (x265's parameter sets)
+    // or by another file's copy with other parameter sets ends its coded
+    // video sequence, so that the next picture starts one with its own
+    // (FFmpeg's decoder keeps the colour description of the sequence it is
+    // in): its last packet is held back for an end-of-sequence NAL.
+    const bool ends_sequence =
+        rejoin && rejoin->hevc() && i + 1 < runs.size() &&
+        (runs[i + 1].encode || (runs[i + 1].piece != run.piece && !same_extradata(*runs[i + 1].piece->in, in)));
     media::PacketPtr held;
     bool first = true;
     copy_packets({{run.piece, run.from, run.to}}, ctx, [&](AVPacket* pkt) {
