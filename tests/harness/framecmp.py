@@ -17,8 +17,8 @@ frame at the same position:
   (4x) above that against its own frame. Whole-picture PSNR could not
   tell them apart: where little moves (two frames either side of a
   segment seam of 29.97 fps footage), a re-encoded frame was only 0.75 dB
-  closer to its own; on the moved pixels it is >= 16 dB closer on every
-  profile (23-30 dB at 25-30 fps, 17 dB at 60 fps), and an off-by-one
+  closer to its own; on the moved pixels it is >= 15 dB closer on every
+  profile (23-31 dB at 25-30 fps, 15-17 dB at 60 fps), and an off-by-one
   scores -7 to -33 dB (4 dB where only one neighbour is in the window).
   A neighbour where fewer than 8 pixels moved is the same picture to this
   test; at least half the frames must have a neighbour that is not (else
