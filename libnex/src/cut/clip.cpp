@@ -679,6 +679,18 @@ EncoderSetup user_setup(const ClipOptions& o, int w, int h, AVRational tb, AVRat
   return s;
 }
 
+// A re-encoded clip keeps the footage's colour description: the first
+// frame's range, matrix, primaries and transfer where it states them (the
+// defaults, BT.709 at video range, where it does not). Frames of another
+// camera are moved into it (Yuv420).
+void colour_from(EncoderSetup& s, const AVFrame* f) {
+  if (f->color_range != AVCOL_RANGE_UNSPECIFIED) s.range = f->color_range;
+  else if (f->format == AV_PIX_FMT_YUVJ420P) s.range = AVCOL_RANGE_JPEG;
+  if (f->colorspace != AVCOL_SPC_UNSPECIFIED) s.space = f->colorspace;
+  if (f->color_primaries != AVCOL_PRI_UNSPECIFIED) s.primaries = f->color_primaries;
+  if (f->color_trc != AVCOL_TRC_UNSPECIFIED) s.trc = f->color_trc;
+}
+
 // --codec, or the source's codec when it is one nexcut encodes.
 std::string output_codec(const ClipOptions& o, const Input& in) {
   if (!o.encode.codec.empty()) return o.encode.codec;
@@ -805,6 +817,13 @@ ClipResult timelapse(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   const Input& in0 = *plan.pieces.front().in;
   const AVRational tb = av_inv_q(in0.fps);
   EncoderSetup s = user_setup(o, in0.vst()->codecpar->width, in0.vst()->codecpar->height, tb, in0.fps);
+  std::vector<Range> ranges = whole(plan);
+  FrameReader reader(ranges, keys, ctx);
+  int64_t ts = 0, n = 0;
+  size_t idx = 0;
+  AVFrame* f = reader.next(&ts, &idx);
+  if (!f) throw InputError(in0.file.string() + ": no frame could be decoded");
+  colour_from(s, f);
   media::CodecContextPtr enc = open_encoder(s, output_codec(o, in0));
   Muxer mux(out, o.overwrite);
   CodecParPtr par = par_of(enc.get());
@@ -812,18 +831,14 @@ ClipResult timelapse(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   MuxMeta meta = meta_for(scan, plan, std::to_string(o.timelapse) + "x timelapse");
   mux.start(meta, kept);
   auto sink = [&](AVPacket* p) { mux.write(p, 0); };
-  std::vector<Range> ranges = whole(plan);
-  FrameReader reader(ranges, keys, ctx);
-  Yuv420 yuv(AV_PIX_FMT_YUV420P, s.width, s.height);
+  Yuv420 yuv(AV_PIX_FMT_YUV420P, s.width, s.height, s.range, s.space);
   auto painter = painter_for(scan, plan, o, s.width, s.height, s.width, s.height);
-  int64_t ts = 0, n = 0;
-  size_t idx = 0;
   // Global index of each piece's first frame, to tell which frames are kept.
   std::vector<int64_t> base;
   int64_t acc = 0;
   for (auto& p : plan.pieces) base.push_back(acc), acc += static_cast<int64_t>(p.last - p.first + 1);
   Progress bar(ctx, "timelapse", static_cast<uint64_t>(kept));
-  while (AVFrame* f = reader.next(&ts, &idx)) {
+  for (; f; f = reader.next(&ts, &idx)) {
     size_t pi = 0;
     while (pi + 1 < plan.pieces.size() && ts >= plan.pieces[pi + 1].out_offset) ++pi;
     const int64_t gi = base[pi] + static_cast<int64_t>(idx - plan.pieces[pi].first);
@@ -905,6 +920,12 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
   if (mode == Mode::Reencode) {
     const AVCodecParameters* par = p0.in->vst()->codecpar;
     EncoderSetup s = user_setup(o, par->width, par->height, vtb, p0.in->fps);
+    FrameReader reader(whole(plan), false, ctx);
+    int64_t ts = 0, n = 0;
+    size_t idx = 0;
+    AVFrame* f = reader.next(&ts, &idx);
+    if (!f) throw InputError(p0.in->file.string() + ": no frame could be decoded");
+    colour_from(s, f);
     media::CodecContextPtr enc = open_encoder(s, output_codec(o, *p0.in));
     CodecParPtr vpar = par_of(enc.get());
     mux.add_stream(vpar.get(), vtb, p0.in->fps);
@@ -915,13 +936,10 @@ ClipResult make_clip(const CardScan& scan, LocalTime from, LocalTime to, Camera 
     if (audio.par) mux.queue(std::move(audio.packets), 1);
     r.audio = audio.par != nullptr;
     auto sink = [&](AVPacket* p) { mux.write(p, 0); };
-    FrameReader reader(whole(plan), false, ctx);
-    Yuv420 yuv(AV_PIX_FMT_YUV420P, par->width, par->height);
+    Yuv420 yuv(AV_PIX_FMT_YUV420P, par->width, par->height, s.range, s.space);
     auto painter = painter_for(scan, plan, o, par->width, par->height, par->width, par->height);
     Progress bar(ctx, "re-encoding", static_cast<uint64_t>(plan.frames()));
-    int64_t ts = 0, n = 0;
-    size_t idx = 0;
-    while (AVFrame* f = reader.next(&ts, &idx)) {
+    for (; f; f = reader.next(&ts, &idx)) {
       AVFrame* y = yuv(f);
       if (painter) y = painter->draw(y, capture_time(plan, ts, idx));
       y->pts = ts;
