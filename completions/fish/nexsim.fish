@@ -62,7 +62,7 @@ complete -c nexsim -n '__fish_seen_subcommand_from park' -l json -d 'Same as --f
 complete -c nexsim -n '__fish_seen_subcommand_from park' -F
 complete -c nexsim -n 'not __fish_seen_subcommand_from init drive park cache serve' -a cache -d 'Manage the cache of encoded footage templates'
 complete -c nexsim -n '__fish_seen_subcommand_from cache' -s h -l help -d 'Print this help message and exit'
-complete -c nexsim -n '__fish_seen_subcommand_from cache' -l warm -d 'Encode every template now'
+complete -c nexsim -n '__fish_seen_subcommand_from cache' -l warm -d 'Encode every template now (with CARD: those of its recording format)'
 complete -c nexsim -n '__fish_seen_subcommand_from cache' -l path -d 'Print the cache folder'
 complete -c nexsim -n '__fish_seen_subcommand_from cache' -s v -l verbose -d 'More log output on stderr (repeatable)'
 complete -c nexsim -n '__fish_seen_subcommand_from cache' -s q -l quiet -d 'Only errors on stderr'
@@ -70,6 +70,7 @@ complete -c nexsim -n '__fish_seen_subcommand_from cache' -l config -r -F -d 'Co
 complete -c nexsim -n '__fish_seen_subcommand_from cache' -l color -x -a 'auto always never' -d 'Colour in tables and logs'
 complete -c nexsim -n '__fish_seen_subcommand_from cache' -l format -x -a 'table json ndjson csv' -d 'Output format'
 complete -c nexsim -n '__fish_seen_subcommand_from cache' -l json -d 'Same as --format json'
+complete -c nexsim -n '__fish_seen_subcommand_from cache' -F
 complete -c nexsim -n 'not __fish_seen_subcommand_from init drive park cache serve' -a serve -d 'Serve the card over HTTP as the camera\'s Wi-Fi API (docs/camera-api.md)'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -s h -l help -d 'Print this help message and exit'
 complete -c nexsim -n '__fish_seen_subcommand_from serve' -l listen -r -F -d 'Address HOST:PORT (port 0: a free port); not loopback: a warning'

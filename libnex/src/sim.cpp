@@ -668,4 +668,9 @@ RunReport simulate_park(const ParkOptions& o, const Context& ctx) {
   return rep;
 }
 
+std::vector<StreamProfile> camera_templates(const std::optional<CameraIdentity>& id) {
+  if (!id) return {road_profile(), interior_profile(false), interior_profile(true)};
+  return {road_of(*id), interior_of(*id, false), interior_of(*id, true)};
+}
+
 }  // namespace nex::sim

@@ -94,6 +94,14 @@ assert_contains "$WORK/out" "$(basename "$last")"
 
 # --- H.264 at 29.97 fps, 3 B-frames, a keyframe every 2 s, MP4 with AAC
 expect_exit 0 nexsim init ntsc --model pro --capacity 8G --serial NTSC-1 --fps 29.97 --bframes 3 --gop 2s
+# its templates warmed ahead (nexsim cache --warm CARD): road, interior by
+# day and by night, in its format (H.264: quick to make)
+expect_exit 0 nexsim cache --warm ntsc --quiet
+for t in road-day-1920x1080 interior-day-1280x720 interior-night-1280x720; do
+  ls "$NEX_CACHE_DIR"/nexfoot-v1-$t-30000_1001fps-gop60-*-b3.mp4 >/dev/null 2>&1 || fail "no warmed $t template"
+done
+expect_exit 2 nexsim cache ntsc
+assert_contains "$WORK/err" "a CARD is only for --warm"
 for kv in 'fps: "30000/1001"' 'bframes: 3' 'gop: 2s'; do assert_contains ntsc/camera.yaml "$kv"; done
 assert_not_contains ntsc/camera.yaml 'container:'
 expect_exit 0 nexsim drive ntsc --start 2026-11-20T08:12:00 --duration 2m --interior --seed 4 --quiet

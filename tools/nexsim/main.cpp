@@ -110,7 +110,9 @@ int main(int argc, char** argv) {
 
   bool warm = false, show_path = false;
   auto* cache = app.add_subcommand("cache", "Manage the cache of encoded footage templates");
-  cache->add_flag("--warm", warm, "Encode every template now");
+  cache->add_flag("--warm", warm, "Encode every template now (with CARD: those of its recording format)");
+  std::string warm_card;
+  cache->add_option("CARD", warm_card, "A card made by 'nexsim init' (--codec, --fps, ...): warm its camera's templates");
   cache->add_flag("--path", show_path, "Print the cache folder");
 
   std::string listen = "127.0.0.1:8080", ready_file;
@@ -236,9 +238,12 @@ int main(int argc, char** argv) {
       inv.signal_is_normal_stop = true;
       return nex::serve::serve_camera(o, inv.ctx, *inv.out);
     }
+    if (!warm_card.empty() && !warm) throw nex::UsageError("a CARD is only for --warm", "nexsim cache --warm CARD");
     if (show_path) *inv.out << cache_dir.string() << '\n';
     if (warm) {
-      for (const auto& p : {nex::road_profile(), nex::interior_profile(false), nex::interior_profile(true)}) {
+      std::optional<nex::CameraIdentity> id;
+      if (!warm_card.empty()) id = nex::load_camera_yaml(warm_card);
+      for (const auto& p : nex::sim::camera_templates(id)) {
         nex::Progress bar(inv.ctx, "encoding " + p.cache_key(), 100);
         nex::ensure_template(p, cache_dir, [&](double f) { bar.update(static_cast<uint64_t>(f * 100)); });
       }

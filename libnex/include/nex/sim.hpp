@@ -9,8 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "nex/camera.hpp"
 #include "nex/context.hpp"
 #include "nex/events.hpp"
+#include "nex/footage.hpp"
 #include "nex/recording_format.hpp"
 #include "nex/timeutil.hpp"
 
@@ -74,5 +76,9 @@ struct ParkOptions {
   std::filesystem::path cache_dir;
 };
 RunReport simulate_park(const ParkOptions& o, const Context& ctx);
+
+// The footage templates a camera records from (road, interior by day and by
+// night), in its recording format; none: the default cameras'.
+std::vector<StreamProfile> camera_templates(const std::optional<CameraIdentity>& id);
 
 }  // namespace nex::sim
