@@ -7,9 +7,11 @@ trace_headers bitstream filter on a stream copy, no decoding) and finds the
 re-encoded pictures by their bytes.
 
 - Re-encoded pictures: the clip's packets that are no packet of the source
-  files (MD5 of each packet with its parameter sets and access unit
-  delimiters removed, FFmpeg's filter_units, on both sides; a copied packet
-  is the camera's byte for byte, a re-encoded one is not).
+  files (MD5 of each packet with its parameter sets, access unit
+  delimiters and end of sequence/stream NAL units removed, FFmpeg's
+  filter_units, on both sides: nex puts the camera's parameter sets in front
+  of an HEVC copy and an end of sequence after one; a copied packet is
+  otherwise the camera's byte for byte, a re-encoded one is not).
 - Their parameter sets: the SPS each one's slices refer to (through the PPS
   id, as a decoder does: H.264 sets by id, from the avcC and in-band; HEVC
   in-band sets replace the hvcC's) against the SPS of the camera's first
@@ -73,7 +75,7 @@ VUI_DEFAULTS = {"full_range": 0, "primaries": 2, "transfer": 2, "matrix": 2, "sa
 
 def packets(path, codec):
     """[(pts, filtered size, md5, sps dict of the picture)] in decode order, and the time base"""
-    drop = "7-9" if codec == "h264" else "32-35"
+    drop = "7-11" if codec == "h264" else "32-37"
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-v", "repeat+info", "-copyts", "-i", path,
            "-map", "0:v:0", "-c", "copy", "-bsf:v", "trace_headers,filter_units=remove_types=" + drop]
     p = run(cmd + ["-f", "framemd5", "-"])
