@@ -336,8 +336,8 @@ class Rejoin {
     // (the encoder is set up like the camera of `in_`: its own frame's
     // aspect ratio and colour only when the first re-encoded run is its)
     if (!enc_ready_) init(first, same_extradata(*p.in, in_));
+    media::CodecContextPtr enc = open();  // (before other runs start: the first takes the spare)
     if (ready) ready();
-    media::CodecContextPtr enc = open();
     std::vector<media::PacketPtr> out;
     std::vector<int64_t> out_ts, out_dur;
     auto sink = [&](AVPacket* pkt) {
@@ -408,7 +408,12 @@ class Rejoin {
     detail::encode(enc, f, sink);
   }
 
-  media::CodecContextPtr open() { return hevc_ ? open_x265(s_) : open_x264(s_); }
+  // An encoder for a run: the one set up while the settings were found
+  // (same settings, nothing encoded yet) for the first, a new one after.
+  media::CodecContextPtr open() {
+    if (spare_) return std::move(spare_);
+    return hevc_ ? open_x265(s_) : open_x264(s_);
+  }
 
   // The first frame tells what the container may not: the sample aspect
   // ratio, colour description and pixel format as the decoder read them.
@@ -473,7 +478,7 @@ class Rejoin {
       EncoderSetup trial = s_;
       trial.params += ":log-level=none";
       try {
-        open_x265(trial);
+        spare_ = open_x265(trial);  // (its log level aside, the run's encoder)
       } catch (const IoError&) {
         ctx_.log->warn("{}: x265 cannot encode at the camera's level {}.{}: the re-encoded pictures get the level x265 "
                        "chooses", in_.file.string(), std::atoi(s_.level.c_str()) / 10, std::atoi(s_.level.c_str()) % 10);
@@ -551,6 +556,7 @@ class Rejoin {
     if (!par_->extradata) throw IoError("out of memory");
     std::memcpy(par_->extradata, extradata.data(), extradata.size());
     par_->extradata_size = static_cast<int>(extradata.size());
+    spare_ = std::move(enc);
   }
 
   Input& in_;
@@ -564,6 +570,7 @@ class Rejoin {
   AVPixelFormat pix_fmt_ = AV_PIX_FMT_YUV420P;
   CodecParPtr par_;
   bool enc_ready_ = false;
+  media::CodecContextPtr spare_;
 };
 
 // A worker thread that re-encodes a tail yields to the head: the clip waits
