@@ -70,7 +70,7 @@ at() { date -u -d "@$(( $(date -u -d 2026-11-20T08:12:00 +%s) + ${1%.*} ))" +%H:
 # NEX_FOREIGN_PROFILES="a b" runs only those (test_foreign_more.sh runs the
 # other half, so that ctest spreads them over two cores); NEX_FOREIGN_BAD=0
 # leaves the bad-input part out.
-for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60 h264-high-noelst}; do
+for p in ${NEX_FOREIGN_PROFILES:-h264-high-b3 h264-main-b1-open h264-baseline-25 h264-high-60}; do
   echo "--- $p"
   foreign_card "$p"
   interior=0; ls "$p"/drive/*_2.* >/dev/null 2>&1 && interior=1

@@ -42,10 +42,11 @@ Prints one JSON line; exit 1 with a reason on the first failure.
 """
 import datetime as dt
 import json
-import os
 import re
 import subprocess
 import sys
+
+from framecmp import card_files  # (this script's folder is on the path)
 
 MIN_RUN = 10
 
@@ -164,19 +165,8 @@ def main():
             lo, hi = (v, hi) if opt == "--min-ratio" else (lo, v)
     card, camera, t_from, t_to, clip = args
     t_from, t_to = dt.datetime.fromisoformat(t_from), dt.datetime.fromisoformat(t_to)
-    tags = {"road": "1AU", "interior": "2BX"}[camera]
-    files = []
-    for folder in ("drive", "sos"):
-        d = os.path.join(card, folder)
-        if not os.path.isdir(d):
-            continue
-        for name in sorted(os.listdir(d)):
-            m = re.match(r"(\d{8}_\d{6})_(.)\.(mp4|mov)$", name, re.I)
-            if m and m.group(2) in tags:
-                start = dt.datetime.strptime(m.group(1), "%Y%m%d_%H%M%S")
-                if start < t_to and start + dt.timedelta(seconds=600) >= t_from:
-                    files.append((start, os.path.join(d, name)))
-    files.sort()
+    files = [(start, path) for start, path in card_files(card, camera)
+             if start < t_to and start + dt.timedelta(seconds=600) >= t_from]
     if not files:
         sys.exit("encparams: no source files for the window")
     codec = codec_of(files[0][1])

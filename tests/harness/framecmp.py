@@ -154,6 +154,22 @@ def moved_gap(clip, own, other):
     return 99.0 if e_own == 0 else min(99.0, 10 * np.log10(e_other / e_own))
 
 
+def card_files(card, camera):
+    """[(start, path)] of a camera's video files on a card (drive/ and sos/), by
+    the instant in their names: the sources a clip's frames are looked up in"""
+    tags = {"road": "1AU", "interior": "2BX"}[camera]
+    files = []
+    for folder in ("drive", "sos"):
+        d = os.path.join(card, folder)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            m = re.match(r"(\d{8}_\d{6})_(.)\.(mp4|mov)$", name, re.I)
+            if m and m.group(2) in tags:
+                files.append((dt.datetime.strptime(m.group(1), "%Y%m%d_%H%M%S"), os.path.join(d, name)))
+    return sorted(files)
+
+
 def parse_time(s):
     return dt.datetime.fromisoformat(s)
 
@@ -183,20 +199,9 @@ def main():
         args.remove("--audio")
     card, camera, t_from, t_to, clip = args
     t_from, t_to = parse_time(t_from), parse_time(t_to)
-    tags = {"road": "1AU", "interior": "2BX"}[camera]
     # source frames in the window, in capture-time order
     src_sums, src_thumbs, src_refs = [], [], []
-    files = []
-    for folder in ("drive", "sos"):
-        d = os.path.join(card, folder)
-        if not os.path.isdir(d):
-            continue
-        for name in sorted(os.listdir(d)):
-            m = re.match(r"(\d{8}_\d{6})_(.)\.(mp4|mov)$", name, re.I)
-            if m and m.group(2) in tags:
-                files.append((dt.datetime.strptime(m.group(1), "%Y%m%d_%H%M%S"), os.path.join(d, name)))
-    files.sort()
-    for start, path in files:
+    for start, path in card_files(card, camera):
         # a file that cannot reach the window is not decoded
         if start >= t_to or start + dt.timedelta(seconds=600) < t_from:
             continue
