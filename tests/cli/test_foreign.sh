@@ -271,6 +271,14 @@ n=$(jq -r '.[0].frames' "$WORK/out"); r=$(jq -r '.[0].reencoded_frames' "$WORK/o
 assert_eq "$(ffprobe -v error -select_streams v -show_entries stream=codec_tag_string -of csv=p=0 mixed4.mp4)" hev1 "(in-band parameter sets)"
 clean mixed4.mp4
 cmp_frames mixed4 road 2026-11-20T08:12:15.500 2026-11-20T08:12:25.000 mixed4.mp4 --copied $((n - r)) --gst
+# the same segment stating no colour description (ffmpeg's default: video
+# range, as decoders take it) in the full-range clip: re-encoded, its
+# pictures moved into the clip's range
+mkdir -p mixed5/drive; cp mixed4/camera.yaml mixed5/; cp mixed4/drive/20261120_081200_1.mp4 mixed5/drive/
+ffmpeg -nostdin -v error -f lavfi -i testsrc2=size=480x272:rate=30 -t 10 -c:v libx265 -tag:v hvc1 \
+  -x265-params log-level=error:keyint=15:min-keyint=15:bframes=2:scenecut=0 mixed5/drive/20261120_081220_1.mp4
+mixed_clip mixed5 exact hevc mixed5.mp4
+assert_contains "$WORK/err" "20261120_081220_1.mp4 has another colour description than 20261120_081200_1.mp4"
 # a mid-drive change of picture size (480x272 -> 320x240, H.264 both): one
 # error line naming the file and both sizes, exit 1, nothing left behind (a
 # clip on either side of the change is made as usual)

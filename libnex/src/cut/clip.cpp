@@ -109,9 +109,8 @@ class Yuv420 {
     const int w = w_ > 0 ? w_ : f->width, h = h_ > 0 ? h_ : f->height;
     auto full = [](AVColorRange r, int fmt) { return r == AVCOL_RANGE_JPEG || (r == AVCOL_RANGE_UNSPECIFIED && fmt == AV_PIX_FMT_YUVJ420P); };
     const bool from_full = full(f->color_range, f->format), to_full = full(range_, to_);
-    // (a file that states no range is taken to be in the clip's)
-    const bool range = range_ != AVCOL_RANGE_UNSPECIFIED && f->color_range != AVCOL_RANGE_UNSPECIFIED &&
-                       from_full != to_full;
+    // (a file that states no range is in video range, as decoders take it)
+    const bool range = range_ != AVCOL_RANGE_UNSPECIFIED && from_full != to_full;
     const bool matrix = space_ != AVCOL_SPC_UNSPECIFIED && f->colorspace != AVCOL_SPC_UNSPECIFIED &&
                         sws_getCoefficients(f->colorspace) != sws_getCoefficients(space_);
     if ((f->format == to_ || (to_ == AV_PIX_FMT_YUV420P && f->format == AV_PIX_FMT_YUVJ420P)) && w == f->width &&
@@ -126,7 +125,9 @@ class Yuv420 {
       const int* src = sws_getCoefficients(f->colorspace != AVCOL_SPC_UNSPECIFIED ? f->colorspace : SWS_CS_DEFAULT);
       const int* dst = sws_getCoefficients(space_ != AVCOL_SPC_UNSPECIFIED ? space_ : SWS_CS_DEFAULT);
       if (!matrix) {
-        sws_ = ranged(f->format, f->width, f->height, from_full, to_, w, h, to_full, src, dst);
+        // (one matrix on both sides: swscale given two for YUV to YUV
+        // scaled the picture's levels wrongly, 21 dB against the source)
+        sws_ = ranged(f->format, f->width, f->height, from_full, to_, w, h, to_full, dst, dst);
       } else {
         // swscale changes matrices only to and from RGB: YUV (the file's
         // matrix and range) -> 16-bit RGB -> YUV (the clip's).
