@@ -96,10 +96,9 @@ namespace {
 namespace h = h264;
 
 // Frames in the encoder's pixel format and size (converted when a decoder
-// gives another; a mid-drive change of picture size is scaled to the first)
-// and, when given one, the clip's colour range and matrix (a segment from
-// another camera, re-encoded into the clip: full range into video range,
-// BT.601 into BT.709).
+// gives another) and, when given one, the clip's colour range and matrix
+// (a segment from another camera, re-encoded into the clip: full range into
+// video range, BT.601 into BT.709).
 class Yuv420 {
  public:
   explicit Yuv420(AVPixelFormat to = AV_PIX_FMT_YUV420P, int w = 0, int h = 0,
