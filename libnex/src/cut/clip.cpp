@@ -223,6 +223,19 @@ EncoderSetup setup_from(const Input& in) {
   return s;
 }
 
+// The colour description a clip's pictures are encoded with: the first
+// frame's range, matrix, primaries and transfer where it states them (the
+// setup's, where it does not). A re-encoded clip keeps the footage's (the
+// defaults: BT.709 at video range); a smart cut's runs the camera's. Frames
+// of another camera are moved into it (Yuv420).
+void colour_from(EncoderSetup& s, const AVFrame* f) {
+  if (f->color_range != AVCOL_RANGE_UNSPECIFIED) s.range = f->color_range;
+  else if (f->format == AV_PIX_FMT_YUVJ420P) s.range = AVCOL_RANGE_JPEG;
+  if (f->colorspace != AVCOL_SPC_UNSPECIFIED) s.space = f->colorspace;
+  if (f->color_primaries != AVCOL_PRI_UNSPECIFIED) s.primaries = f->color_primaries;
+  if (f->color_trc != AVCOL_TRC_UNSPECIFIED) s.trc = f->color_trc;
+}
+
 // The x264 options string from the first frame of a file, if any.
 std::map<std::string, std::string> source_x264_options(Input& in, int length_size) {
   media::PacketPtr pkt(av_packet_alloc());
@@ -426,10 +439,7 @@ class Rejoin {
     if (!hevc_ && s_.level.empty() && !avcc_.sps.empty() && avcc_.sps[0].size() > 3)
       s_.level = std::to_string(avcc_.sps[0][3]);
     if (own && first->sample_aspect_ratio.num > 0) s_.sar = first->sample_aspect_ratio;
-    if (own && first->color_range != AVCOL_RANGE_UNSPECIFIED) s_.range = first->color_range;
-    if (own && first->colorspace != AVCOL_SPC_UNSPECIFIED) s_.space = first->colorspace;
-    if (own && first->color_primaries != AVCOL_PRI_UNSPECIFIED) s_.primaries = first->color_primaries;
-    if (own && first->color_trc != AVCOL_TRC_UNSPECIFIED) s_.trc = first->color_trc;
+    if (own) colour_from(s_, first);
     s_.bitrate = par->bit_rate > 0 ? par->bit_rate : 0;
     s_.threads = 1;  // frame threads make rate control depend on timing: clips would differ run to run
     par_.reset(avcodec_parameters_alloc());
@@ -684,18 +694,6 @@ EncoderSetup user_setup(const ClipOptions& o, int w, int h, AVRational tb, AVRat
   s.primaries = AVCOL_PRI_BT709;
   s.trc = AVCOL_TRC_BT709;
   return s;
-}
-
-// A re-encoded clip keeps the footage's colour description: the first
-// frame's range, matrix, primaries and transfer where it states them (the
-// defaults, BT.709 at video range, where it does not). Frames of another
-// camera are moved into it (Yuv420).
-void colour_from(EncoderSetup& s, const AVFrame* f) {
-  if (f->color_range != AVCOL_RANGE_UNSPECIFIED) s.range = f->color_range;
-  else if (f->format == AV_PIX_FMT_YUVJ420P) s.range = AVCOL_RANGE_JPEG;
-  if (f->colorspace != AVCOL_SPC_UNSPECIFIED) s.space = f->colorspace;
-  if (f->color_primaries != AVCOL_PRI_UNSPECIFIED) s.primaries = f->color_primaries;
-  if (f->color_trc != AVCOL_TRC_UNSPECIFIED) s.trc = f->color_trc;
 }
 
 // --codec, or the source's codec when it is one nexcut encodes.
